@@ -1,0 +1,73 @@
+# kvm-vmi: build, test and demo.  All outputs go under build/.
+#
+#   make            QEMU with kvm-vmi (build/qemu-system-x86_64) and its firmware
+#   make guest      the test guest: Debian kernel, busybox initramfs, profile
+#   make demo       everything above, then boot the guest and print its syscalls
+#   make check      unit tests and qtests
+#   make clean      remove build/ (downloads stay cached in ~/.cache/kvm-vmi)
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+B := $(TOP)/build
+QSRC := $(B)/qemu-src
+QBUILD := $(B)/qemu-build
+QEMU := $(B)/qemu-system-x86_64
+BUNDLE := $(QBUILD)/qemu-bundle/usr/local/share/qemu
+GUEST := $(B)/guest
+PYTHON ?= python3
+
+# ccache under the home directory; paths rewritten relative to the checkout
+# so that fresh clones share the cache.
+export CCACHE_BASEDIR := $(TOP)
+export CCACHE_NOHASHDIR := 1
+
+.PHONY: all qemu firmware guest check check-unit check-qtest demo clean sync
+
+all: qemu firmware
+
+# QEMU is reconfigured only when the pinned source, the patch series or
+# the schema list change; our own files are copied over on every build.
+$(B)/configured: configure qemu/patches/series $(wildcard qemu/patches/*.patch) \
+		qemu/accel/vmi/meson.build
+	./configure
+
+sync: $(B)/configured
+	@scripts/sync-overlay "$(TOP)" "$(QSRC)"
+
+qemu: sync
+	ninja -C $(QBUILD) qemu-system-x86_64
+	ln -sf qemu-build/qemu-system-x86_64 $(QEMU)
+
+# Debian's QEMU source has no firmware binaries: SeaBIOS comes from the
+# seabios package, the option ROMs are built from QEMU's sources.
+firmware: $(BUNDLE)/linuxboot_dma.bin
+
+$(BUNDLE)/linuxboot_dma.bin: $(B)/configured
+	mkdir -p $(B)/optionrom $(BUNDLE)
+	printf 'TOPSRC_DIR=%s\nCC=gcc\nOBJCOPY=objcopy\nPYTHON=python3\nTARGET_DIR=\n' \
+		"$(QSRC)" > $(B)/optionrom/config.mak
+	$(MAKE) -C $(B)/optionrom -f $(QSRC)/pc-bios/optionrom/Makefile
+	cp $(B)/optionrom/*.bin $(BUNDLE)/
+	for f in /usr/share/seabios/*.bin; do ln -sf "$$f" $(BUNDLE)/; done
+
+guest: $(GUEST)/profile.json
+
+$(GUEST)/profile.json: scripts/mkguest scripts/vmi-profile tests/guest/init \
+		$(wildcard tests/guest/*.c)
+	scripts/mkguest $(GUEST)
+
+check: check-unit check-qtest
+
+check-unit:
+	$(MAKE) -C tests/unit B=$(B)/unit check
+
+check-qtest: all guest
+	ninja -C $(QBUILD) tests/qtest/vmi-test
+	QTEST_QEMU_BINARY=$(QEMU) VMI_GUEST_DIR=$(GUEST) \
+		$(QBUILD)/tests/qtest/vmi-test --tap -k
+
+demo: all guest
+	$(PYTHON) scripts/vmi-demo --qemu $(QEMU) --guest $(GUEST)
+
+clean:
+	rm -rf $(B)

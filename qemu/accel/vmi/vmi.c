@@ -1,0 +1,712 @@
+/*
+ * kvm-vmi: agentless virtual machine introspection
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Lifecycle shared by -vmi and QMP, the per-vCPU trap handlers and event
+ * delivery.  Trap handlers run on the vCPU thread without the BQL: they
+ * read guest memory, build a finished event and push it into the vCPU's
+ * bounded ring.  A main-loop bottom half drains the rings into QMP.
+ *
+ * The session (profile, identified kernel, pending system calls) is
+ * RCU-protected: vmi-disable unpublishes it and frees it after a grace
+ * period, so a vCPU still inside a handler never sees freed memory.
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-vmi.h"
+#include "qapi/qapi-events-vmi.h"
+#include "qemu/config-file.h"
+#include "qemu/main-loop.h"
+#include "qemu/option.h"
+#include "qemu/rcu.h"
+#include "qemu/thread.h"
+#include "exec/memory.h"
+#include "hw/boards.h"
+#include "hw/core/cpu.h"
+#include "system/tcg.h"
+#include "system/vmi.h"
+#include "cpu.h"
+#include "vmi-linux.h"
+
+/* Events queued per vCPU before further ones are dropped (power of 2). */
+#define VMI_RING_SIZE       65536
+/* Events emitted per bottom-half run, so the main loop stays responsive. */
+#define VMI_DRAIN_BUDGET    4096
+/* System calls in flight tracked at once; a guest can't grow it further. */
+#define VMI_PENDING_MAX     65536
+
+typedef struct VmiEvent {
+    VmiDirection direction;
+    int vcpu;
+    uint64_t cr3;
+    uint64_t nr;
+    char *name;
+    VmiTask task;
+    bool task_known;
+    uint64_t args[6];
+    int64_t ret;
+    VmiDecoded decoded;
+} VmiEvent;
+
+/* Single producer (the vCPU's thread), single consumer (the main loop). */
+typedef struct VmiRing {
+    VmiEvent **slots;
+    uint32_t head;
+    uint32_t tail;
+    uint64_t trapped;
+    uint64_t dropped;
+} VmiRing;
+
+typedef struct VmiPending {
+    uint64_t task;      /* hash key: the task_struct's address */
+    int32_t pid;
+    uint64_t nr;
+} VmiPending;
+
+typedef struct VmiSession {
+    struct rcu_head rcu;
+    VmiLinux *os;
+    VmiKernel *kernel;      /* RCU-published, replaced on reboot */
+    QemuMutex lock;         /* protects the members below */
+    uint64_t failed_lstar;
+    char *error;
+    GHashTable *pending;    /* task address -> VmiPending */
+} VmiSession;
+
+bool vmi_syscall_hooks_on;
+
+static struct {
+    VmiSession *session;    /* RCU-published; NULL when off */
+    char *default_profile;  /* from -vmi profile= */
+    VmiRing *rings;
+    unsigned nr_rings;
+    QEMUBH *bh;
+    uint64_t events;
+} vmi;
+
+QemuOptsList qemu_vmi_opts = {
+    .name = "vmi",
+    .implied_opt_name = "profile",
+    .merge_lists = true,
+    .head = QTAILQ_HEAD_INITIALIZER(qemu_vmi_opts.head),
+    .desc = {
+        {
+            .name = "profile",
+            .type = QEMU_OPT_STRING,
+            .help = "guest kernel profile (ISF JSON from vmi-profile)",
+        }, {
+            .name = "syscalls",
+            .type = QEMU_OPT_BOOL,
+            .help = "trace system calls from start-up (default: off)",
+        },
+        { /* end of list */ }
+    },
+};
+
+/*
+ * Guest page tables may point anywhere: read RAM only, never MMIO, so a
+ * hostile guest cannot make introspection poke devices.
+ */
+static bool read_guest_ram(void *opaque, uint64_t pa, void *buf, size_t len)
+{
+    AddressSpace *as = opaque;
+    uint8_t *out = buf;
+
+    RCU_READ_LOCK_GUARD();
+    while (len) {
+        hwaddr xlat, chunk = len;
+        MemoryRegion *mr = address_space_translate(as, pa, &xlat, &chunk,
+                                                   false,
+                                                   MEMTXATTRS_UNSPECIFIED);
+
+        if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr) ||
+            chunk == 0) {
+            return false;
+        }
+        memcpy(out, (uint8_t *)memory_region_get_ram_ptr(mr) + xlat, chunk);
+        pa += chunk;
+        out += chunk;
+        len -= chunk;
+    }
+    return true;
+}
+
+static void mem_for_cpu(VmiMem *m, const VmiSession *s, CPUState *cs)
+{
+    CPUX86State *env = cpu_env(cs);
+    bool la57 = (env->hflags & HF_LMA_MASK) && (env->cr[4] & CR4_LA57_MASK);
+
+    vmi_mem_init(m, read_guest_ram, cs->as,
+                 vmi_linux_kernel_cr3(s->os, env->cr[3]), la57);
+}
+
+static void event_free(VmiEvent *ev)
+{
+    g_free(ev->name);
+    vmi_decoded_clear(&ev->decoded);
+    g_free(ev);
+}
+
+/* Session */
+
+static void session_free(VmiSession *s)
+{
+    vmi_kernel_free(s->kernel);
+    vmi_linux_free(s->os);
+    g_hash_table_destroy(s->pending);
+    g_free(s->error);
+    qemu_mutex_destroy(&s->lock);
+    g_free(s);
+}
+
+static void session_free_rcu(VmiSession *s)
+{
+    session_free(s);
+}
+
+static VmiSession *session_new(const char *profile, Error **errp)
+{
+    g_autofree char *err = NULL;
+    VmiProfile *p = vmi_profile_load(profile, &err);
+    VmiLinux *l;
+    VmiSession *s;
+
+    if (!p) {
+        error_setg(errp, "%s", err);
+        return NULL;
+    }
+    l = vmi_linux_new(p, &err);
+    if (!l) {
+        error_setg(errp, "%s", err);
+        return NULL;
+    }
+    s = g_new0(VmiSession, 1);
+    s->os = l;
+    qemu_mutex_init(&s->lock);
+    s->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
+                                       g_free);
+    return s;
+}
+
+typedef struct VmiKernelRcu {
+    struct rcu_head rcu;
+    VmiKernel *kernel;
+} VmiKernelRcu;
+
+static void kernel_rcu_cb(VmiKernelRcu *r)
+{
+    vmi_kernel_free(r->kernel);
+    g_free(r);
+}
+
+/*
+ * Identify the kernel behind @lstar; called when the guest (re)wrote
+ * MSR_LSTAR, i.e. once per boot.  A kernel that does not match is
+ * remembered so it is not re-examined on every system call.
+ */
+static const VmiKernel *session_identify(VmiSession *s, VmiMem *m,
+                                         uint64_t lstar)
+{
+    g_autofree char *err = NULL;
+    VmiKernel *k, *old;
+
+    QEMU_LOCK_GUARD(&s->lock);
+    old = qatomic_rcu_read(&s->kernel);
+    if (old && old->lstar == lstar) {
+        return old;
+    }
+    if (lstar == 0 || lstar == s->failed_lstar) {
+        return NULL;
+    }
+    k = vmi_linux_identify(s->os, m, lstar, &err);
+    if (!k) {
+        g_free(s->error);
+        s->error = g_steal_pointer(&err);
+        s->failed_lstar = lstar;
+        return NULL;
+    }
+    g_clear_pointer(&s->error, g_free);
+    s->failed_lstar = 0;
+    g_hash_table_remove_all(s->pending);
+    qatomic_rcu_set(&s->kernel, k);
+    if (old) {
+        VmiKernelRcu *r = g_new0(VmiKernelRcu, 1);
+
+        r->kernel = old;
+        call_rcu(r, kernel_rcu_cb, rcu);
+    }
+    return k;
+}
+
+static const VmiKernel *session_kernel(VmiSession *s, VmiMem *m,
+                                       uint64_t lstar)
+{
+    const VmiKernel *k = qatomic_rcu_read(&s->kernel);
+
+    if (likely(k && k->lstar == lstar)) {
+        return k;
+    }
+    return session_identify(s, m, lstar);
+}
+
+static void pending_add(VmiSession *s, const VmiTask *task, uint64_t nr)
+{
+    VmiPending *p = g_new(VmiPending, 1);
+
+    p->task = task->addr;
+    p->pid = task->pid;
+    p->nr = nr;
+    QEMU_LOCK_GUARD(&s->lock);
+    if (g_hash_table_size(s->pending) >= VMI_PENDING_MAX) {
+        /* tasks killed inside a system call never return: forget them */
+        g_hash_table_remove_all(s->pending);
+    }
+    g_hash_table_replace(s->pending, &p->task, p);
+}
+
+static bool pending_take(VmiSession *s, const VmiTask *task, uint64_t *nr)
+{
+    VmiPending *p;
+    bool found = false;
+
+    QEMU_LOCK_GUARD(&s->lock);
+    p = g_hash_table_lookup(s->pending, &task->addr);
+    if (p) {
+        /* a freed task_struct may be reused by a new task */
+        found = p->pid == task->pid;
+        *nr = p->nr;
+        g_hash_table_remove(s->pending, &task->addr);
+    }
+    return found;
+}
+
+/* Event rings */
+
+static void rings_init(void)
+{
+    MachineState *ms = MACHINE(qdev_get_machine());
+    unsigned n = ms->smp.max_cpus;
+
+    if (vmi.rings) {
+        return;
+    }
+    vmi.rings = g_new0(VmiRing, n);
+    for (unsigned i = 0; i < n; i++) {
+        vmi.rings[i].slots = g_new0(VmiEvent *, VMI_RING_SIZE);
+    }
+    vmi.nr_rings = n;
+}
+
+static VmiRing *ring_for(CPUState *cs)
+{
+    return cs->cpu_index < vmi.nr_rings ? &vmi.rings[cs->cpu_index] : NULL;
+}
+
+static bool ring_full(VmiRing *r)
+{
+    return r->head - qatomic_load_acquire(&r->tail) >= VMI_RING_SIZE;
+}
+
+static void ring_push(VmiRing *r, VmiEvent *ev)
+{
+    r->slots[r->head % VMI_RING_SIZE] = ev;
+    qatomic_store_release(&r->head, r->head + 1);
+    qemu_bh_schedule(vmi.bh);
+}
+
+static void ring_count_trap(VmiRing *r)
+{
+    qatomic_set(&r->trapped, r->trapped + 1);
+}
+
+static void ring_count_drop(VmiRing *r)
+{
+    qatomic_set(&r->dropped, r->dropped + 1);
+}
+
+/* Trap handlers (vCPU thread) */
+
+static VmiEvent *event_new(CPUState *cs, VmiDirection dir, uint64_t nr,
+                           const char *name, const VmiTask *task,
+                           bool task_known)
+{
+    VmiEvent *ev = g_new0(VmiEvent, 1);
+
+    ev->direction = dir;
+    ev->vcpu = cs->cpu_index;
+    ev->cr3 = cpu_env(cs)->cr[3];
+    ev->nr = nr;
+    ev->name = g_strdup(name);
+    ev->task = *task;
+    ev->task_known = task_known;
+    return ev;
+}
+
+void vmi_syscall_enter(CPUState *cs)
+{
+    CPUX86State *env = cpu_env(cs);
+    const VmiKernel *k;
+    VmiSession *s;
+    VmiRing *ring;
+    VmiEvent *ev;
+    VmiTask task;
+    VmiMem m;
+    uint64_t nr;
+    const char *name;
+    bool task_known;
+
+    RCU_READ_LOCK_GUARD();
+    s = qatomic_rcu_read(&vmi.session);
+    ring = ring_for(cs);
+    if (!s || !ring) {
+        return;
+    }
+    mem_for_cpu(&m, s, cs);
+    k = session_kernel(s, &m, env->lstar);
+    if (!k) {
+        return;
+    }
+    ring_count_trap(ring);
+    nr = env->regs[R_EAX];
+    name = vmi_kernel_syscall_name(k, nr);
+    task_known = vmi_linux_current(s->os, &m, env->kernelgsbase, &task);
+    if (task_known && !vmi_linux_syscall_noreturn(name)) {
+        pending_add(s, &task, nr);
+    }
+    if (ring_full(ring)) {
+        ring_count_drop(ring);
+        return;
+    }
+    ev = event_new(cs, VMI_DIRECTION_ENTER, nr, name, &task, task_known);
+    ev->args[0] = env->regs[R_EDI];
+    ev->args[1] = env->regs[R_ESI];
+    ev->args[2] = env->regs[R_EDX];
+    ev->args[3] = env->regs[10];
+    ev->args[4] = env->regs[8];
+    ev->args[5] = env->regs[9];
+    vmi_linux_decode(name, ev->args, &m, &ev->decoded);
+    ring_push(ring, ev);
+}
+
+static void syscall_exit(CPUState *cs)
+{
+    CPUX86State *env = cpu_env(cs);
+    const VmiKernel *k;
+    VmiSession *s;
+    VmiRing *ring;
+    VmiEvent *ev;
+    VmiTask task;
+    VmiMem m;
+    uint64_t nr;
+
+    RCU_READ_LOCK_GUARD();
+    s = qatomic_rcu_read(&vmi.session);
+    ring = ring_for(cs);
+    if (!s || !ring) {
+        return;
+    }
+    k = qatomic_rcu_read(&s->kernel);
+    if (!k) {
+        return;
+    }
+    mem_for_cpu(&m, s, cs);
+    if (!vmi_linux_current(s->os, &m, env->kernelgsbase, &task) ||
+        !pending_take(s, &task, &nr)) {
+        return;
+    }
+    ring_count_trap(ring);
+    if (ring_full(ring)) {
+        ring_count_drop(ring);
+        return;
+    }
+    ev = event_new(cs, VMI_DIRECTION_EXIT, nr, vmi_kernel_syscall_name(k, nr),
+                   &task, true);
+    ev->ret = env->regs[R_EAX];
+    ring_push(ring, ev);
+}
+
+void vmi_syscall_return(CPUState *cs)
+{
+    syscall_exit(cs);
+}
+
+void vmi_iret_to_user(CPUState *cs)
+{
+    /* only a task with a system call in flight reports an exit */
+    syscall_exit(cs);
+}
+
+/* Delivery (main loop, BQL held) */
+
+static void decoded_set(VmiSyscallDecoded *d, const char *key, char *value)
+{
+    char **slot = NULL;
+
+    if (!strcmp(key, "dfd")) {
+        slot = &d->dfd;
+    } else if (!strcmp(key, "olddfd")) {
+        slot = &d->olddfd;
+    } else if (!strcmp(key, "newdfd")) {
+        slot = &d->newdfd;
+    } else if (!strcmp(key, "filename")) {
+        slot = &d->filename;
+    } else if (!strcmp(key, "pathname")) {
+        slot = &d->pathname;
+    } else if (!strcmp(key, "path")) {
+        slot = &d->path;
+    } else if (!strcmp(key, "oldname")) {
+        slot = &d->oldname;
+    } else if (!strcmp(key, "newname")) {
+        slot = &d->newname;
+    }
+    if (slot && !*slot) {
+        *slot = value;
+    } else {
+        g_free(value);
+    }
+}
+
+static VmiSyscallDecoded *decoded_to_qapi(VmiDecoded *in)
+{
+    VmiSyscallDecoded *d;
+
+    if (!in->n && !in->argv && !in->unreadable) {
+        return NULL;
+    }
+    d = g_new0(VmiSyscallDecoded, 1);
+    for (unsigned i = 0; i < in->n; i++) {
+        decoded_set(d, in->key[i], g_steal_pointer(&in->value[i]));
+    }
+    in->n = 0;
+    if (in->argv) {
+        strList **tail = &d->argv;
+
+        d->has_argv = true;
+        for (char **a = in->argv; *a; a++) {
+            QAPI_LIST_APPEND(tail, g_steal_pointer(a));
+        }
+        g_clear_pointer(&in->argv, g_free);
+    }
+    if (in->truncated) {
+        d->has_truncated = true;
+        d->truncated = true;
+    }
+    if (in->unreadable) {
+        d->error = g_strdup("unreadable");
+    }
+    return d;
+}
+
+static void event_emit(VmiEvent *ev)
+{
+    VmiSyscallEvent *e = g_new0(VmiSyscallEvent, 1);
+
+    e->vcpu = ev->vcpu;
+    e->direction = ev->direction;
+    e->cr3 = g_strdup_printf("0x%" PRIx64, ev->cr3);
+    e->nr = ev->nr;
+    e->name = g_steal_pointer(&ev->name);
+    e->process = g_new0(VmiProcess, 1);
+    if (ev->task_known) {
+        e->process->pid = ev->task.pid;
+        e->process->tgid = ev->task.tgid;
+        e->process->name = g_utf8_make_valid(ev->task.comm, -1);
+    } else {
+        e->process->pid = -1;
+        e->process->tgid = -1;
+        e->process->name = g_strdup("");
+    }
+    if (ev->direction == VMI_DIRECTION_ENTER) {
+        strList **tail = &e->args;
+
+        e->has_args = true;
+        for (int i = 0; i < 6; i++) {
+            QAPI_LIST_APPEND(tail, g_strdup_printf("0x%" PRIx64,
+                                                   ev->args[i]));
+        }
+        e->decoded = decoded_to_qapi(&ev->decoded);
+    } else {
+        const char *errname = vmi_linux_errno_name(ev->ret);
+
+        e->has_ret = true;
+        e->ret = ev->ret;
+        e->q_errno = g_strdup(errname);
+    }
+    qapi_event_send_vmi_syscall(e);
+    qapi_free_VmiSyscallEvent(e);
+}
+
+static void vmi_drain(void *opaque)
+{
+    unsigned budget = VMI_DRAIN_BUDGET;
+    bool more = false;
+
+    for (unsigned i = 0; i < vmi.nr_rings; i++) {
+        VmiRing *r = &vmi.rings[i];
+        uint32_t head = qatomic_load_acquire(&r->head);
+        uint32_t tail = r->tail;
+
+        while (tail != head && budget) {
+            VmiEvent *ev = r->slots[tail % VMI_RING_SIZE];
+
+            event_emit(ev);
+            event_free(ev);
+            tail++;
+            budget--;
+            vmi.events++;
+        }
+        qatomic_store_release(&r->tail, tail);
+        more |= tail != head;
+    }
+    if (more) {
+        qemu_bh_schedule(vmi.bh);
+    }
+}
+
+/* Lifecycle */
+
+static bool vmi_enable(const char *profile, Error **errp)
+{
+    CPUState *cs = first_cpu;
+    VmiSession *s;
+
+    if (vmi.session) {
+        error_setg(errp, "introspection is already enabled (profile '%s'); "
+                   "use vmi-disable first",
+                   vmi.session->os->profile->path);
+        return false;
+    }
+    if (!tcg_enabled()) {
+        error_setg(errp, "introspection needs the TCG accelerator in this "
+                   "build (-accel tcg)");
+        return false;
+    }
+    s = session_new(profile, errp);
+    if (!s) {
+        return false;
+    }
+
+    /* a running guest must match the profile now, not at its next syscall */
+    if (cs && cpu_env(cs)->lstar) {
+        VmiMem m;
+
+        mem_for_cpu(&m, s, cs);
+        session_identify(s, &m, cpu_env(cs)->lstar);
+        if (!s->kernel) {
+            error_setg(errp, "%s", s->error);
+            session_free(s);
+            return false;
+        }
+    }
+
+    if (!vmi.bh) {
+        vmi.bh = qemu_bh_new(vmi_drain, NULL);
+    }
+    rings_init();
+    for (unsigned i = 0; i < vmi.nr_rings; i++) {
+        qatomic_set(&vmi.rings[i].trapped, 0);
+        qatomic_set(&vmi.rings[i].dropped, 0);
+    }
+    vmi.events = 0;
+    qatomic_rcu_set(&vmi.session, s);
+    qatomic_set(&vmi_syscall_hooks_on, true);
+    return true;
+}
+
+void qmp_vmi_enable(const char *profile, Error **errp)
+{
+    if (!profile) {
+        profile = vmi.default_profile;
+    }
+    if (!profile) {
+        error_setg(errp, "no profile: pass 'profile' or start QEMU with "
+                   "-vmi profile=FILE");
+        return;
+    }
+    vmi_enable(profile, errp);
+}
+
+void qmp_vmi_disable(Error **errp)
+{
+    VmiSession *s = vmi.session;
+
+    if (!s) {
+        return;
+    }
+    qatomic_set(&vmi_syscall_hooks_on, false);
+    qatomic_rcu_set(&vmi.session, NULL);
+    call_rcu(s, session_free_rcu, rcu);
+}
+
+VmiInfo *qmp_query_vmi(Error **errp)
+{
+    VmiInfo *info = g_new0(VmiInfo, 1);
+    VmiSession *s = vmi.session;
+    VmiVcpuInfoList **tail = &info->vcpus;
+
+    info->enabled = s != NULL;
+    info->state = VMI_STATE_OFF;
+    info->mechanism = s ? VMI_MECHANISM_TCG : VMI_MECHANISM_NONE;
+    if (s) {
+        QEMU_LOCK_GUARD(&s->lock);
+        info->profile = g_strdup(s->os->profile->path);
+        if (s->error) {
+            info->state = VMI_STATE_ERROR;
+            info->error = g_strdup(s->error);
+        } else if (s->kernel) {
+            info->state = VMI_STATE_TRACING;
+        } else {
+            info->state = VMI_STATE_ARMED;
+        }
+        if (s->kernel) {
+            info->kernel = g_strdup(s->kernel->banner);
+            info->kaslr_slide = g_strdup_printf("0x%" PRIx64,
+                                                (uint64_t)s->kernel->slide);
+            info->has_syscalls = true;
+            info->syscalls = s->kernel->nr_syscalls;
+        }
+    }
+    info->events = vmi.events;
+    for (unsigned i = 0; i < vmi.nr_rings; i++) {
+        VmiVcpuInfo *v = g_new0(VmiVcpuInfo, 1);
+
+        v->vcpu = i;
+        v->trapped = qatomic_read(&vmi.rings[i].trapped);
+        v->dropped = qatomic_read(&vmi.rings[i].dropped);
+        info->dropped += v->dropped;
+        QAPI_LIST_APPEND(tail, v);
+    }
+    return info;
+}
+
+void vmi_cmdline_start(Error **errp)
+{
+    QemuOpts *opts = qemu_opts_find(qemu_find_opts("vmi"), NULL);
+    const char *profile;
+    Error *err = NULL;
+
+    if (!opts) {
+        return;
+    }
+    profile = qemu_opt_get(opts, "profile");
+    if (!profile) {
+        error_setg(errp, "-vmi: profile=FILE is required");
+        return;
+    }
+    vmi.default_profile = g_strdup(profile);
+    if (qemu_opt_get_bool(opts, "syscalls", false)) {
+        vmi_enable(profile, &err);
+    } else {
+        /* refuse a bad profile at start-up, not at the first vmi-enable */
+        VmiSession *s = session_new(profile, &err);
+
+        if (s) {
+            session_free(s);
+        }
+    }
+    if (err) {
+        error_propagate_prepend(errp, err, "-vmi: ");
+    }
+}

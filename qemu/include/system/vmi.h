@@ -1,0 +1,34 @@
+/*
+ * kvm-vmi: virtual machine introspection hooks
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Upstream code calls these hooks.  Each call site tests
+ * vmi_syscall_hooks_on first, so that with introspection off the cost
+ * is one predictable branch.
+ */
+
+#ifndef SYSTEM_VMI_H
+#define SYSTEM_VMI_H
+
+#include "qemu/atomic.h"
+
+extern bool vmi_syscall_hooks_on;
+extern QemuOptsList qemu_vmi_opts;
+
+static inline bool vmi_hooks_enabled(void)
+{
+    return unlikely(qatomic_read(&vmi_syscall_hooks_on));
+}
+
+/* The guest executed SYSCALL; registers hold the caller's arguments. */
+void vmi_syscall_enter(CPUState *cs);
+/* The guest is about to execute SYSRET back to user space. */
+void vmi_syscall_return(CPUState *cs);
+/* An IRET moved the guest from CPL 0 to CPL 3. */
+void vmi_iret_to_user(CPUState *cs);
+
+/* Apply -vmi once the machine exists; exits on bad options. */
+void vmi_cmdline_start(Error **errp);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * Unit tests: Linux kernel identification, task and argument reads on a
+ * synthetic guest.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "guest-mem.h"
+#include "vmi-linux.h"
+
+#define SLIDE           UINT64_C(0x1e000000)
+#define ENTRY           UINT64_C(0xffffffff81c00080)
+#define TABLE           UINT64_C(0xffffffff82000360)
+#define BANNER          UINT64_C(0xffffffff82161900)
+#define SYS_READ        UINT64_C(0xffffffff81300000)
+#define SYS_OPENAT      UINT64_C(0xffffffff81300100)
+#define SYS_GETPPID     UINT64_C(0xffffffff81300200)
+#define SYS_EXECVE      UINT64_C(0xffffffff81300300)
+#define CURRENT_TASK    UINT64_C(0x1fb80)
+#define GS_BASE         UINT64_C(0xffff88807fc00000)
+#define TASK            UINT64_C(0xffff888003a00000)
+#define USER            UINT64_C(0x7ffd00000000)
+#define BANNER_TEXT     "Linux version 6.1.0-test (gcc) #1 SMP"
+
+typedef struct Fixture {
+    GuestMem *g;
+    VmiLinux *l;
+    uint64_t user_pa;
+} Fixture;
+
+static VmiLinux *make_linux(const char *banner)
+{
+    g_autofree char *b64 = g_base64_encode((const guchar *)banner,
+                                           strlen(banner));
+    g_autofree char *json = g_strdup_printf(
+        "{\"user_types\": {\"task_struct\": {\"size\": 9792, \"fields\": {"
+        "  \"pid\": {\"offset\": 2416}, \"tgid\": {\"offset\": 2420},"
+        "  \"comm\": {\"offset\": 2976}}}},"
+        " \"symbols\": {"
+        "  \"entry_SYSCALL_64\": {\"address\": %" PRIu64 "},"
+        "  \"sys_call_table\": {\"address\": %" PRIu64 "},"
+        "  \"linux_banner\": {\"address\": %" PRIu64 ","
+        "                     \"constant_data\": \"%s\"},"
+        "  \"current_task\": {\"address\": %" PRIu64 "},"
+        "  \"pti_init\": {\"address\": 1},"
+        "  \"__x64_sys_read\": {\"address\": %" PRIu64 "},"
+        "  \"__x64_sys_openat\": {\"address\": %" PRIu64 "},"
+        "  \"__x64_sys_getppid\": {\"address\": %" PRIu64 "},"
+        "  \"__x64_sys_execve\": {\"address\": %" PRIu64 "}}}",
+        ENTRY, TABLE, BANNER, b64, CURRENT_TASK, SYS_READ, SYS_OPENAT,
+        SYS_GETPPID, SYS_EXECVE);
+    char *err = NULL;
+    VmiProfile *p = vmi_profile_parse("test.json", json, strlen(json), &err);
+    VmiLinux *l;
+
+    g_assert_nonnull(p);
+    l = vmi_linux_new(p, &err);
+    g_assert_null(err);
+    return l;
+}
+
+static void fixture_init(Fixture *f, const char *banner)
+{
+    uint64_t pa, table[] = { SYS_READ, SYS_OPENAT, SYS_GETPPID, SYS_EXECVE, 0 };
+
+    f->g = gm_new(false);
+    f->l = make_linux(banner);
+    pa = gm_map_new(f->g, (BANNER + SLIDE) & ~4095ULL, 4096);
+    strcpy((char *)f->g->ram + pa + (BANNER & 4095), BANNER_TEXT "\n");
+    pa = gm_map_new(f->g, (TABLE + SLIDE) & ~4095ULL, 8192);
+    for (unsigned i = 0; i < G_N_ELEMENTS(table); i++) {
+        gm_put64(f->g, pa + (TABLE & 4095) + 8 * i,
+                 table[i] ? table[i] + SLIDE : 0);
+    }
+    pa = gm_map_new(f->g, GS_BASE + (CURRENT_TASK & ~4095ULL), 4096);
+    gm_put64(f->g, pa + (CURRENT_TASK & 4095), TASK);
+    pa = gm_map_new(f->g, TASK, 16384);
+    memcpy(f->g->ram + pa + 2416, &(int32_t){ 1234 }, 4);
+    memcpy(f->g->ram + pa + 2420, &(int32_t){ 1230 }, 4);
+    /* comm is 16 bytes; fill it without a NUL: the read must stop */
+    memcpy(f->g->ram + pa + 2976, "vmi-truth-long-name", 19);
+    f->user_pa = gm_map_new(f->g, USER, 3 * 4096);
+}
+
+static void fixture_free(Fixture *f)
+{
+    vmi_linux_free(f->l);
+    gm_free(f->g);
+}
+
+static void test_identify(void)
+{
+    Fixture f;
+    VmiKernel *k;
+    char *err = NULL;
+    VmiMem m;
+
+    fixture_init(&f, BANNER_TEXT "\n");
+    gm_mem(f.g, &m);
+    k = vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err);
+    g_assert_null(err);
+    g_assert_nonnull(k);
+    g_assert_cmpint(k->slide, ==, SLIDE);
+    g_assert_cmpuint(k->nr_syscalls, ==, 4);
+    g_assert_cmpstr(vmi_kernel_syscall_name(k, 1), ==, "openat");
+    g_assert_cmpstr(vmi_kernel_syscall_name(k, 2), ==, "getppid");
+    g_assert_cmpstr(vmi_kernel_syscall_name(k, 4), ==, "unknown");
+    g_assert_cmpstr(vmi_kernel_syscall_name(k, UINT64_MAX), ==, "unknown");
+    g_assert_cmpstr(k->banner, ==, BANNER_TEXT);
+    vmi_kernel_free(k);
+
+    /* not entry_SYSCALL_64 plus a 2 MiB-aligned slide */
+    g_assert_null(vmi_linux_identify(f.l, &m, ENTRY + SLIDE + 0x1000, &err));
+    g_assert_nonnull(strstr(err, "does not match profile 'test.json'"));
+    g_free(err);
+    err = NULL;
+    /* a slide whose banner address is unmapped */
+    g_assert_null(vmi_linux_identify(f.l, &m, ENTRY + SLIDE + 0x200000, &err));
+    g_assert_nonnull(strstr(err, "no kernel banner"));
+    g_free(err);
+    err = NULL;
+    g_assert_null(vmi_linux_identify(f.l, &m, 0, &err));
+    g_free(err);
+    fixture_free(&f);
+}
+
+static void test_banner_mismatch(void)
+{
+    Fixture f;
+    char *err = NULL;
+    VmiMem m;
+
+    fixture_init(&f, "Linux version 6.12.0-other");
+    gm_mem(f.g, &m);
+    g_assert_null(vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err));
+    g_assert_nonnull(strstr(err, "guest runs '" BANNER_TEXT "'"));
+    g_assert_nonnull(strstr(err, "profile is for 'Linux version 6.12.0-other'"));
+    g_free(err);
+    fixture_free(&f);
+}
+
+static void test_current(void)
+{
+    Fixture f;
+    VmiTask t;
+    VmiMem m;
+
+    fixture_init(&f, BANNER_TEXT);
+    gm_mem(f.g, &m);
+    g_assert_true(vmi_linux_current(f.l, &m, GS_BASE, &t));
+    g_assert_cmphex(t.addr, ==, TASK);
+    g_assert_cmpint(t.pid, ==, 1234);
+    g_assert_cmpint(t.tgid, ==, 1230);
+    g_assert_cmpstr(t.comm, ==, "vmi-truth-long-");
+    /* a per-cpu base that maps nothing */
+    g_assert_false(vmi_linux_current(f.l, &m, GS_BASE + (1ULL << 30), &t));
+    fixture_free(&f);
+}
+
+static void test_decode(void)
+{
+    uint64_t args[6] = { (uint64_t)-100, USER + 100, 0, 0, 0, 0 };
+    Fixture f;
+    VmiDecoded d;
+    VmiMem m;
+    char *user;
+
+    fixture_init(&f, BANNER_TEXT);
+    user = (char *)f.g->ram + f.user_pa;
+    strcpy(user + 100, "/etc/passwd");
+    gm_mem(f.g, &m);
+
+    vmi_linux_decode("openat", args, &m, &d);
+    g_assert_cmpuint(d.n, ==, 2);
+    g_assert_cmpstr(d.key[0], ==, "dfd");
+    g_assert_cmpstr(d.value[0], ==, "AT_FDCWD");
+    g_assert_cmpstr(d.key[1], ==, "filename");
+    g_assert_cmpstr(d.value[1], ==, "/etc/passwd");
+    g_assert_false(d.unreadable || d.truncated);
+    vmi_decoded_clear(&d);
+
+    /* execve: argv of three strings, one crossing a page boundary */
+    strcpy(user + 4096 - 3, "child");
+    gm_put64(f.g, f.user_pa + 200, USER + 100);
+    gm_put64(f.g, f.user_pa + 208, USER + 4096 - 3);
+    gm_put64(f.g, f.user_pa + 216, USER + 100 + 5);
+    gm_put64(f.g, f.user_pa + 224, 0);
+    args[0] = USER + 100;
+    args[1] = USER + 200;
+    vmi_linux_decode("execve", args, &m, &d);
+    g_assert_cmpstr(d.value[0], ==, "/etc/passwd");
+    g_assert_nonnull(d.argv);
+    g_assert_cmpuint(g_strv_length(d.argv), ==, 3);
+    g_assert_cmpstr(d.argv[1], ==, "child");
+    g_assert_cmpstr(d.argv[2], ==, "passwd");
+    vmi_decoded_clear(&d);
+
+    /* unreadable path and unterminated argv */
+    args[0] = 0xdeadbeef000ULL;
+    args[1] = USER + 3 * 4096 - 16;
+    memset(user + 3 * 4096 - 16, 0, 16);
+    gm_put64(f.g, f.user_pa + 3 * 4096 - 16, USER + 100);
+    gm_put64(f.g, f.user_pa + 3 * 4096 - 8, USER + 100);
+    vmi_linux_decode("execve", args, &m, &d);
+    g_assert_true(d.unreadable);
+    g_assert_cmpuint(d.n, ==, 0);
+    g_assert_cmpuint(g_strv_length(d.argv), ==, 2);
+    vmi_decoded_clear(&d);
+
+    /* a path longer than the bound is cut and marked */
+    memset(user, 'a', 3 * 4096);
+    args[0] = (uint64_t)-100;
+    args[1] = USER;
+    vmi_linux_decode("openat", args, &m, &d);
+    g_assert_true(d.truncated);
+    g_assert_cmpuint(strlen(d.value[1]), ==, VMI_STRING_MAX);
+    vmi_decoded_clear(&d);
+
+    /* invalid UTF-8 is made valid; an fd number is printed */
+    memcpy(user, "/tmp/\xff\xfe\0", 8);
+    args[0] = 3;
+    vmi_linux_decode("openat", args, &m, &d);
+    g_assert_cmpstr(d.value[0], ==, "3");
+    g_assert_true(g_utf8_validate(d.value[1], -1, NULL));
+    vmi_decoded_clear(&d);
+
+    /* no decoder: nothing read */
+    vmi_linux_decode("getppid", args, &m, &d);
+    g_assert_cmpuint(d.n, ==, 0);
+    g_assert_null(d.argv);
+    fixture_free(&f);
+}
+
+static void test_errno(void)
+{
+    g_assert_cmpstr(vmi_linux_errno_name(-2), ==, "ENOENT");
+    g_assert_cmpstr(vmi_linux_errno_name(-13), ==, "EACCES");
+    g_assert_cmpstr(vmi_linux_errno_name(-111), ==, "ECONNREFUSED");
+    g_assert_cmpstr(vmi_linux_errno_name(-512), ==, "ERESTARTSYS");
+    g_assert_null(vmi_linux_errno_name(0));
+    g_assert_null(vmi_linux_errno_name(3));
+    g_assert_null(vmi_linux_errno_name(-4095));
+    g_assert_null(vmi_linux_errno_name(INT64_MIN));
+}
+
+static void test_profile_lacks(void)
+{
+    const char *json = "{\"symbols\": {\"entry_SYSCALL_64\": {\"address\": 1}},"
+                       " \"user_types\": {}}";
+    char *err = NULL;
+    VmiProfile *p = vmi_profile_parse("x.json", json, strlen(json), &err);
+
+    g_assert_null(vmi_linux_new(p, &err));
+    g_assert_nonnull(strstr(err, "profile 'x.json': symbol 'sys_call_table'"));
+    g_free(err);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/vmi/linux/identify", test_identify);
+    g_test_add_func("/vmi/linux/banner-mismatch", test_banner_mismatch);
+    g_test_add_func("/vmi/linux/current-task", test_current);
+    g_test_add_func("/vmi/linux/decode", test_decode);
+    g_test_add_func("/vmi/linux/errno", test_errno);
+    g_test_add_func("/vmi/linux/profile-lacks", test_profile_lacks);
+    return g_test_run();
+}
