@@ -1,0 +1,656 @@
+/*
+ * kvm-vmi qtest: boot a real Linux guest under TCG, run a ground-truth
+ * program in it and check that the VMI_SYSCALL events match what the
+ * program says it did.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Needs VMI_GUEST_DIR (vmlinuz, initramfs.cpio, profile.json: see
+ * scripts/mkguest); skipped without it.
+ */
+
+#include "qemu/osdep.h"
+#include <sys/socket.h>
+#include <sys/un.h>
+#include "libqtest.h"
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
+#include "qobject/qjson.h"
+#include "qobject/qstring.h"
+
+#define BOOT_TIMEOUT_S  120
+#define CMD_TIMEOUT_S   120
+
+typedef struct Guest {
+    QTestState *qts;
+    char *tmpdir;
+    char *serial_path;
+    int listen_fd;
+    int serial_fd;
+    GString *serial;        /* everything the guest printed so far */
+    GPtrArray *events;      /* VMI_SYSCALL data dicts, in arrival order */
+} Guest;
+
+typedef struct TruthCall {
+    char *name;
+    long ret;
+    char *path;
+    char *path2;
+} TruthCall;
+
+typedef struct Truth {
+    long pid;
+    long ppid;
+    GPtrArray *calls;       /* TruthCall */
+    char *exec_path;
+    char **exec_argv;
+    long child_ret;
+    char *child_path;
+} Truth;
+
+static const char *guest_dir(void)
+{
+    return g_getenv("VMI_GUEST_DIR");
+}
+
+static char *guest_file(const char *name)
+{
+    return g_build_filename(guest_dir(), name, NULL);
+}
+
+static void event_unref(gpointer dict)
+{
+    qobject_unref((QDict *)dict);
+}
+
+static bool collect_event(QTestState *s, const char *name, QDict *event,
+                          void *opaque)
+{
+    Guest *g = opaque;
+
+    if (strcmp(name, "VMI_SYSCALL")) {
+        return false;
+    }
+    g_ptr_array_add(g->events, qobject_ref(qdict_get_qdict(event, "data")));
+    return true;
+}
+
+static void guest_start(Guest *g, const char *extra)
+{
+    g_autofree char *kernel = guest_file("vmlinuz");
+    g_autofree char *initrd = guest_file("initramfs.cpio");
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+    memset(g, 0, sizeof(*g));
+    g->tmpdir = g_dir_make_tmp("vmi-test-XXXXXX", NULL);
+    g_assert_nonnull(g->tmpdir);
+    g->serial_path = g_build_filename(g->tmpdir, "serial.sock", NULL);
+    g->serial = g_string_new("");
+    g->events = g_ptr_array_new_with_free_func(event_unref);
+
+    /* listen first, so that nothing the guest prints is lost */
+    g->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    g_assert_cmpint(g->listen_fd, >=, 0);
+    g_strlcpy(addr.sun_path, g->serial_path, sizeof(addr.sun_path));
+    g_assert_cmpint(bind(g->listen_fd, (struct sockaddr *)&addr,
+                         sizeof(addr)), ==, 0);
+    g_assert_cmpint(listen(g->listen_fd, 1), ==, 0);
+
+    g->qts = qtest_initf("-accel tcg -M pc -cpu max -m 512M -nodefaults "
+                         "-no-reboot -kernel %s -initrd %s "
+                         "-append 'console=ttyS0 quiet pti=off panic=-1' "
+                         "-chardev socket,id=ser0,path=%s "
+                         "-serial chardev:ser0 %s",
+                         kernel, initrd, g->serial_path, extra ? extra : "");
+    qtest_qmp_set_event_callback(g->qts, collect_event, g);
+    g->serial_fd = accept(g->listen_fd, NULL, NULL);
+    g_assert_cmpint(g->serial_fd, >=, 0);
+    g_unix_set_fd_nonblocking(g->serial_fd, true, NULL);
+}
+
+static void guest_stop(Guest *g)
+{
+    qtest_quit(g->qts);
+    close(g->serial_fd);
+    close(g->listen_fd);
+    unlink(g->serial_path);
+    rmdir(g->tmpdir);
+    g_free(g->serial_path);
+    g_free(g->tmpdir);
+    g_string_free(g->serial, true);
+    g_ptr_array_free(g->events, true);
+}
+
+/* Read the serial console until @needle appears after @from. */
+static void serial_wait(Guest *g, size_t from, const char *needle,
+                        int timeout_s)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
+
+    while (!strstr(g->serial->str + from, needle)) {
+        char buf[4096];
+        ssize_t n = read(g->serial_fd, buf, sizeof(buf));
+
+        if (n > 0) {
+            g_string_append_len(g->serial, buf, n);
+            continue;
+        }
+        if (n == 0) {
+            g_error("guest console closed while waiting for '%s':\n%s",
+                    needle, g->serial->str);
+        }
+        if (g_get_monotonic_time() > deadline) {
+            g_error("timeout waiting for '%s' on the guest console:\n%s",
+                    needle, g->serial->str);
+        }
+        g_usleep(20 * 1000);
+    }
+}
+
+/* Run @cmd in the guest; return the console output it produced. */
+static char *guest_run(Guest *g, const char *cmd)
+{
+    size_t from = g->serial->len;
+    g_autofree char *line = g_strdup_printf("%s\n", cmd);
+
+    g_assert_cmpint(write(g->serial_fd, line, strlen(line)), ==,
+                    strlen(line));
+    serial_wait(g, from, "VMI_CMD_DONE", CMD_TIMEOUT_S);
+    return g_strdup(g->serial->str + from);
+}
+
+static QDict *qmp_ok(Guest *g, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static QDict *qmp_ok(Guest *g, const char *fmt, ...)
+{
+    va_list ap;
+    QDict *resp, *ret;
+
+    va_start(ap, fmt);
+    resp = qtest_vqmp(g->qts, fmt, ap);
+    va_end(ap);
+    if (!qdict_haskey(resp, "return")) {
+        g_autoptr(GString) json = qobject_to_json(QOBJECT(resp));
+
+        g_error("QMP command failed: %s", json->str);
+    }
+    ret = qdict_get_qdict(resp, "return");
+    qobject_ref(ret);
+    qobject_unref(resp);
+    return ret;
+}
+
+/* Run the command; return its error description. */
+static char *qmp_error(Guest *g, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static char *qmp_error(Guest *g, const char *fmt, ...)
+{
+    va_list ap;
+    QDict *resp;
+    char *desc;
+
+    va_start(ap, fmt);
+    resp = qtest_vqmp(g->qts, fmt, ap);
+    va_end(ap);
+    g_assert_true(qdict_haskey(resp, "error"));
+    desc = g_strdup(qdict_get_str(qdict_get_qdict(resp, "error"), "desc"));
+    qobject_unref(resp);
+    return desc;
+}
+
+static void truth_call_free(TruthCall *c)
+{
+    g_free(c->name);
+    g_free(c->path);
+    g_free(c->path2);
+    g_free(c);
+}
+
+static void truth_free(Truth *t)
+{
+    g_ptr_array_free(t->calls, true);
+    g_free(t->exec_path);
+    g_strfreev(t->exec_argv);
+    g_free(t->child_path);
+}
+
+static char *field(const char *line, const char *key)
+{
+    g_autofree char *k = g_strdup_printf(" %s=", key);
+    const char *p = strstr(line, k);
+    const char *end;
+
+    if (!p) {
+        return NULL;
+    }
+    p += strlen(k);
+    end = strchrnul(p, ' ');
+    return g_strndup(p, end - p);
+}
+
+static long field_long(const char *line, const char *key)
+{
+    g_autofree char *v = field(line, key);
+
+    g_assert_nonnull(v);
+    return strtol(v, NULL, 10);
+}
+
+static void truth_parse(const char *out, Truth *t)
+{
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+
+    memset(t, 0, sizeof(*t));
+    t->pid = -1;
+    t->calls = g_ptr_array_new_with_free_func((GDestroyNotify)truth_call_free);
+    for (char **l = lines; *l; l++) {
+        g_strchomp(*l);
+        if (g_str_has_prefix(*l, "TRUTH pid=")) {
+            t->pid = field_long(*l, "pid");
+            t->ppid = field_long(*l, "ppid");
+        } else if (g_str_has_prefix(*l, "TRUTH call ")) {
+            TruthCall *c = g_new0(TruthCall, 1);
+            g_auto(GStrv) w = g_strsplit(*l, " ", 5);
+
+            g_assert_cmpuint(g_strv_length(w), >=, 5);
+            c->name = g_strdup(w[3]);
+            c->ret = field_long(*l, "ret");
+            c->path = field(*l, "path");
+            c->path2 = field(*l, "path2");
+            g_ptr_array_add(t->calls, c);
+        } else if (g_str_has_prefix(*l, "TRUTH exec ")) {
+            g_autofree char *argv = field(*l, "argv");
+
+            t->exec_path = field(*l, "path");
+            t->exec_argv = g_strsplit(argv, ",", -1);
+        } else if (g_str_has_prefix(*l, "TRUTH child ")) {
+            g_assert_cmpint(field_long(*l, "pid"), ==, t->pid);
+            t->child_ret = field_long(*l, "ret");
+            t->child_path = field(*l, "path");
+        }
+    }
+    g_assert_cmpint(t->pid, >, 0);
+    g_assert_cmpuint(t->calls->len, >=, 10);
+    g_assert_nonnull(t->exec_path);
+    g_assert_nonnull(t->child_path);
+}
+
+static const char *ev_str(QDict *ev, const char *key)
+{
+    return qdict_get_try_str(ev, key);
+}
+
+static const char *ev_decoded(QDict *ev, const char *key)
+{
+    QDict *d = qdict_get_qdict(ev, "decoded");
+
+    return d ? qdict_get_try_str(d, key) : NULL;
+}
+
+static int64_t ev_pid(QDict *ev)
+{
+    return qdict_get_int(qdict_get_qdict(ev, "process"), "pid");
+}
+
+static bool ev_is(QDict *ev, const char *dir, const char *name)
+{
+    return !strcmp(ev_str(ev, "direction"), dir) &&
+           !strcmp(ev_str(ev, "name"), name);
+}
+
+/* The events of @pid, waiting until its exit_group has arrived. */
+static GPtrArray *events_of(Guest *g, long pid)
+{
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    GPtrArray *mine = g_ptr_array_new();
+
+    for (guint seen = 0;;) {
+        for (; seen < g->events->len; seen++) {
+            QDict *ev = g_ptr_array_index(g->events, seen);
+
+            if (ev_pid(ev) == pid) {
+                g_ptr_array_add(mine, ev);
+                if (ev_is(ev, "enter", "exit_group")) {
+                    return mine;
+                }
+            }
+        }
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        /* a command round trip lets the event stream catch up */
+        qobject_unref(qmp_ok(g, "{'execute': 'query-vmi'}"));
+        g_usleep(50 * 1000);
+    }
+}
+
+static const char *call_path_key(const char *name, bool second)
+{
+    if (!strcmp(name, "rename")) {
+        return second ? "newname" : "oldname";
+    }
+    if (!strcmp(name, "mkdir") || !strcmp(name, "unlink") ||
+        !strcmp(name, "unlinkat")) {
+        return "pathname";
+    }
+    return "filename";
+}
+
+/* Compare the events of the truth program with what it printed. */
+static void check_truth(Guest *g, const Truth *t)
+{
+    g_autoptr(GPtrArray) evs = events_of(g, t->pid);
+    guint i = 0;
+
+    /* everything from this pid is attributed to the program */
+    for (guint k = 0; k < evs->len; k++) {
+        QDict *ev = g_ptr_array_index(evs, k);
+        QDict *proc = qdict_get_qdict(ev, "process");
+
+        g_assert_cmpint(qdict_get_int(proc, "tgid"), ==, t->pid);
+        g_assert_true(g_str_has_prefix(qdict_get_str(ev, "cr3"), "0x"));
+    }
+
+    /* find the first call: openat of the program's unique file */
+    for (; i < evs->len; i++) {
+        QDict *ev = g_ptr_array_index(evs, i);
+        const char *f = ev_decoded(ev, "filename");
+
+        if (ev_is(ev, "enter", "openat") && f &&
+            !strcmp(f, ((TruthCall *)g_ptr_array_index(t->calls, 0))->path)) {
+            break;
+        }
+    }
+    g_assert_cmpuint(i, <, evs->len);
+
+    /* then exactly the calls it made, in order, each entered and exited */
+    for (guint c = 0; c < t->calls->len; c++) {
+        TruthCall *call = g_ptr_array_index(t->calls, c);
+        QDict *enter, *exit;
+        QList *args;
+
+        g_assert_cmpuint(i + 1, <, evs->len);
+        enter = g_ptr_array_index(evs, i++);
+        exit = g_ptr_array_index(evs, i++);
+        g_test_message("call %u: %s ret=%ld", c, call->name, call->ret);
+        g_assert_cmpstr(ev_str(enter, "direction"), ==, "enter");
+        g_assert_cmpstr(ev_str(enter, "name"), ==, call->name);
+        g_assert_cmpstr(qdict_get_str(qdict_get_qdict(enter, "process"),
+                                      "name"), ==, "vmi-truth");
+        args = qdict_get_qlist(enter, "args");
+        g_assert_nonnull(args);
+        g_assert_cmpuint(qlist_size(args), ==, 6);
+        if (call->path) {
+            g_assert_cmpstr(ev_decoded(enter, call_path_key(call->name, false)),
+                            ==, call->path);
+        }
+        if (call->path2) {
+            g_assert_cmpstr(ev_decoded(enter, call_path_key(call->name, true)),
+                            ==, call->path2);
+        }
+        if (!strcmp(call->name, "openat")) {
+            g_assert_cmpstr(ev_decoded(enter, "dfd"), ==, "AT_FDCWD");
+        }
+        g_assert_cmpstr(ev_str(exit, "direction"), ==, "exit");
+        g_assert_cmpstr(ev_str(exit, "name"), ==, call->name);
+        g_assert_cmpint(qdict_get_int(exit, "nr"), ==,
+                        qdict_get_int(enter, "nr"));
+        g_assert_cmpint(qdict_get_int(exit, "ret"), ==, call->ret);
+        if (call->ret == -ENOENT) {
+            g_assert_cmpstr(ev_str(exit, "errno"), ==, "ENOENT");
+        } else {
+            g_assert_null(ev_str(exit, "errno"));
+        }
+        if (!strcmp(call->name, "getppid")) {
+            g_assert_cmpint(qdict_get_int(exit, "ret"), ==, t->ppid);
+        }
+    }
+
+    /* stdio prints the results (newfstatat, write), then execve */
+    while (i < evs->len &&
+           !ev_is(g_ptr_array_index(evs, i), "enter", "execve")) {
+        i++;
+    }
+    g_assert_cmpuint(i + 1, <, evs->len);
+    {
+        QDict *enter = g_ptr_array_index(evs, i++);
+        QDict *exit = g_ptr_array_index(evs, i++);
+        QDict *dec = qdict_get_qdict(enter, "decoded");
+        QList *argv = qdict_get_qlist(dec, "argv");
+        QListEntry *e;
+        int n = 0;
+
+        g_assert_cmpstr(qdict_get_str(dec, "filename"), ==, t->exec_path);
+        g_assert_nonnull(argv);
+        QLIST_FOREACH_ENTRY(argv, e) {
+            g_assert_nonnull(t->exec_argv[n]);
+            g_assert_cmpstr(qstring_get_str(qobject_to(QString, e->value)),
+                            ==, t->exec_argv[n]);
+            n++;
+        }
+        g_assert_null(t->exec_argv[n]);
+        g_assert_true(ev_is(exit, "exit", "execve"));
+        g_assert_cmpint(qdict_get_int(exit, "ret"), ==, 0);
+    }
+
+    /* the new image, same pid: its marker call, then exit_group */
+    for (; i < evs->len; i++) {
+        QDict *ev = g_ptr_array_index(evs, i);
+        const char *f = ev_decoded(ev, "filename");
+
+        if (ev_is(ev, "enter", "openat") && f && !strcmp(f, t->child_path)) {
+            break;
+        }
+    }
+    g_assert_cmpuint(i + 1, <, evs->len);
+    {
+        QDict *exit = g_ptr_array_index(evs, i + 1);
+
+        g_assert_true(ev_is(exit, "exit", "openat"));
+        g_assert_cmpint(qdict_get_int(exit, "ret"), ==, t->child_ret);
+        g_assert_cmpstr(ev_str(exit, "errno"), ==, "ENOENT");
+        g_assert_cmpstr(qdict_get_str(qdict_get_qdict(exit, "process"),
+                                      "name"), ==, "vmi-truth");
+    }
+    g_assert_true(ev_is(g_ptr_array_index(evs, evs->len - 1), "enter",
+                        "exit_group"));
+}
+
+static void run_truth(Guest *g)
+{
+    g_autofree char *out = guest_run(g, "vmi-truth");
+    Truth t;
+
+    truth_parse(out, &t);
+    check_truth(g, &t);
+    truth_free(&t);
+}
+
+static void check_no_drops(Guest *g)
+{
+    QDict *info = qmp_ok(g, "{'execute': 'query-vmi'}");
+
+    g_assert_cmpint(qdict_get_int(info, "dropped"), ==, 0);
+    g_assert_cmpint(qdict_get_int(info, "events"), >, 0);
+    qobject_unref(info);
+}
+
+/* -vmi ...,syscalls=on traces from boot, with no QMP command at all. */
+static void test_cmdline(void)
+{
+    g_autofree char *profile = guest_file("profile.json");
+    g_autofree char *extra = g_strdup_printf("-vmi profile=%s,syscalls=on",
+                                             profile);
+    Guest g;
+    QDict *info;
+    bool init_seen = false;
+
+    guest_start(&g, extra);
+    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    info = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    g_assert_true(qdict_get_bool(info, "enabled"));
+    g_assert_cmpstr(qdict_get_str(info, "state"), ==, "tracing");
+    g_assert_cmpstr(qdict_get_str(info, "mechanism"), ==, "tcg");
+    g_assert_true(g_str_has_prefix(qdict_get_str(info, "kernel"),
+                                   "Linux version "));
+    qobject_unref(info);
+
+    /* /init's own system calls, from pid 1, were traced during boot */
+    for (guint i = 0; i < g.events->len; i++) {
+        QDict *ev = g_ptr_array_index(g.events, i);
+
+        if (ev_pid(ev) == 1 && ev_is(ev, "enter", "openat") &&
+            !g_strcmp0(ev_decoded(ev, "filename"), "/dev/ttyS0")) {
+            init_seen = true;
+        }
+    }
+    g_assert_true(init_seen);
+
+    run_truth(&g);
+    check_no_drops(&g);
+    guest_stop(&g);
+}
+
+static char *write_profile_variant(Guest *g, const char *name,
+                                   const char *from, const char *to)
+{
+    g_autofree char *profile = guest_file("profile.json");
+    g_autofree char *text = NULL;
+    g_autofree char *changed = NULL;
+    char *path = g_build_filename(g->tmpdir, name, NULL);
+    char *at;
+
+    g_assert_true(g_file_get_contents(profile, &text, NULL, NULL));
+    at = strstr(text, from);
+    g_assert_nonnull(at);
+    *at = '\0';
+    changed = g_strconcat(text, to, at + strlen(from), NULL);
+    g_assert_true(g_file_set_contents(path, changed, -1, NULL));
+    return path;
+}
+
+/* vmi-enable on a running guest; bad profiles are refused first. */
+static void test_qmp(void)
+{
+    g_autofree char *profile = guest_file("profile.json");
+    g_autofree char *bad_json = NULL, *other_kernel = NULL, *no_sym = NULL;
+    g_autofree char *err = NULL;
+    Guest g;
+    QDict *info;
+    guint before;
+
+    guest_start(&g, NULL);
+    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+
+    info = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    g_assert_false(qdict_get_bool(info, "enabled"));
+    g_assert_cmpstr(qdict_get_str(info, "state"), ==, "off");
+    qobject_unref(info);
+
+    /* errors name the file and the problem; QEMU keeps running */
+    err = qmp_error(&g, "{'execute': 'vmi-enable'}");
+    g_assert_nonnull(strstr(err, "no profile"));
+    g_free(err);
+    err = qmp_error(&g, "{'execute': 'vmi-enable', 'arguments': "
+                    "{'profile': '/nonexistent/p.json'}}");
+    g_assert_nonnull(strstr(err, "'/nonexistent/p.json'"));
+    g_assert_nonnull(strstr(err, "No such file"));
+    g_free(err);
+    bad_json = write_profile_variant(&g, "bad.json", "{", "{{");
+    err = qmp_error(&g, "{'execute': 'vmi-enable', 'arguments': "
+                    "{'profile': %s}}", bad_json);
+    g_assert_nonnull(strstr(err, bad_json));
+    g_assert_nonnull(strstr(err, "malformed JSON"));
+    g_free(err);
+    no_sym = write_profile_variant(&g, "nosym.json", "\"sys_call_table\"",
+                                   "\"renamed_table\"");
+    err = qmp_error(&g, "{'execute': 'vmi-enable', 'arguments': "
+                    "{'profile': %s}}", no_sym);
+    g_assert_nonnull(strstr(err, no_sym));
+    g_assert_nonnull(strstr(err, "sys_call_table"));
+    g_free(err);
+    /* base64 of "Linux version " -> of "Linux versiON " */
+    other_kernel = write_profile_variant(&g, "other.json", "TGludXggdmVyc2lvbi",
+                                         "TGludXggdmVyc2lPTi");
+    err = qmp_error(&g, "{'execute': 'vmi-enable', 'arguments': "
+                    "{'profile': %s}}", other_kernel);
+    g_assert_nonnull(strstr(err, "does not match profile"));
+    g_assert_nonnull(strstr(err, other_kernel));
+    g_assert_nonnull(strstr(err, "guest runs 'Linux version "));
+    info = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    g_assert_cmpstr(qdict_get_str(info, "state"), ==, "off");
+    qobject_unref(info);
+
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-enable', 'arguments': "
+                         "{'profile': %s}}", profile));
+    g_free(err);
+    err = qmp_error(&g, "{'execute': 'vmi-enable', 'arguments': "
+                    "{'profile': %s}}", profile);
+    g_assert_nonnull(strstr(err, "already enabled"));
+    info = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    g_assert_cmpstr(qdict_get_str(info, "state"), ==, "tracing");
+    g_assert_cmpstr(qdict_get_str(info, "mechanism"), ==, "tcg");
+    g_assert_cmpstr(qdict_get_str(info, "profile"), ==, profile);
+    g_assert_true(g_str_has_prefix(qdict_get_str(info, "kaslr-slide"), "0x"));
+    g_assert_cmpint(qdict_get_int(info, "syscalls"), >, 300);
+    qobject_unref(info);
+
+    run_truth(&g);
+    check_no_drops(&g);
+
+    /* after vmi-disable the same program produces no event */
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-disable'}"));
+    qobject_unref(qmp_ok(&g, "{'execute': 'query-vmi'}"));
+    before = g.events->len;
+    g_free(guest_run(&g, "vmi-truth"));
+    qobject_unref(qmp_ok(&g, "{'execute': 'query-vmi'}"));
+    g_assert_cmpuint(g.events->len, ==, before);
+    info = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    g_assert_false(qdict_get_bool(info, "enabled"));
+    qobject_unref(info);
+    unlink(bad_json);
+    unlink(other_kernel);
+    unlink(no_sym);
+    guest_stop(&g);
+}
+
+/* Bad -vmi options: QEMU refuses to start and names the option. */
+static void test_cmdline_errors(void)
+{
+    static const struct {
+        const char *opt;
+        const char *msg;
+    } cases[] = {
+        { "profile=%s,bogus=1", "Invalid parameter 'bogus'" },
+        { "profile=%s,syscalls=maybe", "'syscalls'" },
+        { "syscalls=on", "-vmi: profile=FILE is required" },
+        { "profile=/nonexistent/p.json", "'/nonexistent/p.json'" },
+    };
+    g_autofree char *profile = guest_file("profile.json");
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *opt = g_strdup_printf(cases[i].opt, profile);
+        g_autofree char *out = NULL, *errout = NULL;
+        const char *argv[] = { qemu, "-M", "none", "-display", "none",
+                               "-vmi", opt, NULL };
+        int status;
+
+        g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL,
+                                   &out, &errout, &status, NULL));
+        g_test_message("-vmi %s: %s", opt, errout);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+        g_assert_nonnull(strstr(errout, cases[i].msg));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    if (!guest_dir()) {
+        g_test_skip("VMI_GUEST_DIR is not set (make check-qtest sets it)");
+        return g_test_run();
+    }
+    qtest_add_func("/vmi/cmdline/errors", test_cmdline_errors);
+    qtest_add_func("/vmi/syscalls/qmp", test_qmp);
+    qtest_add_func("/vmi/syscalls/cmdline", test_cmdline);
+    return g_test_run();
+}
