@@ -20,6 +20,7 @@
 
 #define BOOT_TIMEOUT_S  120
 #define CMD_TIMEOUT_S   120
+#define STORM_CALLS     10000
 
 typedef struct Guest {
     QTestState *qts;
@@ -75,7 +76,7 @@ static bool collect_event(QTestState *s, const char *name, QDict *event,
     return true;
 }
 
-static void guest_start(Guest *g, const char *extra)
+static void guest_start(Guest *g, const char *append, const char *extra)
 {
     g_autofree char *kernel = guest_file("vmlinuz");
     g_autofree char *initrd = guest_file("initramfs.cpio");
@@ -98,10 +99,11 @@ static void guest_start(Guest *g, const char *extra)
 
     g->qts = qtest_initf("-accel tcg -M pc -cpu max -m 512M -nodefaults "
                          "-no-reboot -kernel %s -initrd %s "
-                         "-append 'console=ttyS0 quiet pti=off panic=-1' "
+                         "-append 'console=ttyS0 quiet panic=-1 %s' "
                          "-chardev socket,id=ser0,path=%s "
                          "-serial chardev:ser0 %s",
-                         kernel, initrd, g->serial_path, extra ? extra : "");
+                         kernel, initrd, append, g->serial_path,
+                         extra ? extra : "");
     qtest_qmp_set_event_callback(g->qts, collect_event, g);
     g->serial_fd = accept(g->listen_fd, NULL, NULL);
     g_assert_cmpint(g->serial_fd, >=, 0);
@@ -464,6 +466,37 @@ static void run_truth(Guest *g)
     truth_free(&t);
 }
 
+/* A burst of 10,000 system calls: every one arrives, paired. */
+static void check_storm(Guest *g)
+{
+    g_autofree char *out = guest_run(g, "vmi-storm " G_STRINGIFY(STORM_CALLS));
+    const char *line = strstr(out, "STORM pid=");
+    g_autoptr(GPtrArray) evs = NULL;
+    guint enters = 0, exits = 0;
+
+    g_assert_nonnull(line);
+    evs = events_of(g, strtol(line + strlen("STORM pid="), NULL, 10));
+    for (guint i = 0; i < evs->len; i++) {
+        QDict *ev = g_ptr_array_index(evs, i);
+
+        /* the shell that exec'd the program had the same pid */
+        if (strcmp(qdict_get_str(qdict_get_qdict(ev, "process"), "name"),
+                   "vmi-storm")) {
+            continue;
+        }
+        if (ev_is(ev, "enter", "getppid")) {
+            enters++;
+            g_assert_true(i + 1 < evs->len &&
+                          ev_is(g_ptr_array_index(evs, i + 1), "exit",
+                                "getppid"));
+        } else if (ev_is(ev, "exit", "getppid")) {
+            exits++;
+        }
+    }
+    g_assert_cmpuint(enters, ==, STORM_CALLS);
+    g_assert_cmpuint(exits, ==, STORM_CALLS);
+}
+
 static void check_no_drops(Guest *g)
 {
     QDict *info = qmp_ok(g, "{'execute': 'query-vmi'}");
@@ -479,11 +512,12 @@ static void test_cmdline(void)
     g_autofree char *profile = guest_file("profile.json");
     g_autofree char *extra = g_strdup_printf("-vmi profile=%s,syscalls=on",
                                              profile);
+    g_autofree char *out = NULL;
     Guest g;
     QDict *info;
     bool init_seen = false;
 
-    guest_start(&g, extra);
+    guest_start(&g, "pti=off", extra);
     serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
     info = qmp_ok(&g, "{'execute': 'query-vmi'}");
     g_assert_true(qdict_get_bool(info, "enabled"));
@@ -504,6 +538,34 @@ static void test_cmdline(void)
     }
     g_assert_true(init_seen);
 
+    /* -cpu max: the guest uses 5-level paging, which the walker follows */
+    out = guest_run(&g, "grep -c -w la57 /proc/cpuinfo");
+    g_assert_true(g_str_has_prefix(out, "1\r") || g_str_has_prefix(out, "1\n"));
+
+    run_truth(&g);
+    check_no_drops(&g);
+    guest_stop(&g);
+}
+
+/*
+ * Page table isolation on: the trap sees the user CR3, whose tables do not
+ * map the kernel.  4-level paging.
+ */
+static void test_pti(void)
+{
+    g_autofree char *profile = guest_file("profile.json");
+    g_autofree char *extra = g_strdup_printf("-cpu max,la57=off "
+                                             "-vmi profile=%s,syscalls=on",
+                                             profile);
+    g_autofree char *out = NULL;
+    Guest g;
+
+    /* and 4-level paging this time */
+    guest_start(&g, "pti=on", extra);
+    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    /* the kernel says whether it isolates: cpuinfo lists the "pti" flag */
+    out = guest_run(&g, "grep -c -w pti /proc/cpuinfo; grep -c -w la57 /proc/cpuinfo");
+    g_assert_true(g_str_has_prefix(out, "1\r\n0") || g_str_has_prefix(out, "1\n0"));
     run_truth(&g);
     check_no_drops(&g);
     guest_stop(&g);
@@ -537,7 +599,7 @@ static void test_qmp(void)
     QDict *info;
     guint before;
 
-    guest_start(&g, NULL);
+    guest_start(&g, "pti=off", NULL);
     serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
 
     info = qmp_ok(&g, "{'execute': 'query-vmi'}");
@@ -594,6 +656,7 @@ static void test_qmp(void)
     qobject_unref(info);
 
     run_truth(&g);
+    check_storm(&g);
     check_no_drops(&g);
 
     /* after vmi-disable the same program produces no event */
@@ -652,5 +715,6 @@ int main(int argc, char **argv)
     qtest_add_func("/vmi/cmdline/errors", test_cmdline_errors);
     qtest_add_func("/vmi/syscalls/qmp", test_qmp);
     qtest_add_func("/vmi/syscalls/cmdline", test_cmdline);
+    qtest_add_func("/vmi/syscalls/pti", test_pti);
     return g_test_run();
 }
