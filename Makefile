@@ -21,9 +21,13 @@ PYTHON ?= python3
 export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all qemu firmware guest check check-unit check-qtest demo clean sync
+.PHONY: all deps qemu firmware guest check check-unit check-qtest demo clean sync
 
 all: qemu firmware
+
+# Debian packages (apt-get, as root) when something is missing.
+deps:
+	@scripts/install-deps
 
 # QEMU is reconfigured only when the pinned source, the patch series or
 # the schema list change; our own files are copied over on every build.
@@ -50,7 +54,7 @@ $(BUNDLE)/linuxboot_dma.bin: $(B)/configured
 	cp $(B)/optionrom/*.bin $(BUNDLE)/
 	for f in /usr/share/seabios/*.bin; do ln -sf "$$f" $(BUNDLE)/; done
 
-guest: $(GUEST)/profile.json
+guest: deps $(GUEST)/profile.json
 
 $(GUEST)/profile.json: scripts/mkguest scripts/vmi-profile tests/guest/init \
 		$(wildcard tests/guest/*.c)
@@ -58,7 +62,7 @@ $(GUEST)/profile.json: scripts/mkguest scripts/vmi-profile tests/guest/init \
 
 check: check-unit check-qtest
 
-check-unit:
+check-unit: deps
 	$(MAKE) -C tests/unit B=$(B)/unit check
 
 check-qtest: all guest

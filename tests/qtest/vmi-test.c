@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include "libqtest.h"
+#include "qemu/cutils.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "qobject/qjson.h"
@@ -233,9 +234,11 @@ static char *field(const char *line, const char *key)
 static long field_long(const char *line, const char *key)
 {
     g_autofree char *v = field(line, key);
+    long value;
 
     g_assert_nonnull(v);
-    return strtol(v, NULL, 10);
+    g_assert_cmpint(qemu_strtol(v, NULL, 10, &value), ==, 0);
+    return value;
 }
 
 static void truth_parse(const char *out, Truth *t)
@@ -470,12 +473,12 @@ static void run_truth(Guest *g)
 static void check_storm(Guest *g)
 {
     g_autofree char *out = guest_run(g, "vmi-storm " G_STRINGIFY(STORM_CALLS));
-    const char *line = strstr(out, "STORM pid=");
+    const char *line = strstr(out, "STORM ");
     g_autoptr(GPtrArray) evs = NULL;
     guint enters = 0, exits = 0;
 
     g_assert_nonnull(line);
-    evs = events_of(g, strtol(line + strlen("STORM pid="), NULL, 10));
+    evs = events_of(g, field_long(line, "pid"));
     for (guint i = 0; i < evs->len; i++) {
         QDict *ev = g_ptr_array_index(evs, i);
 
@@ -564,8 +567,10 @@ static void test_pti(void)
     guest_start(&g, "pti=on", extra);
     serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
     /* the kernel says whether it isolates: cpuinfo lists the "pti" flag */
-    out = guest_run(&g, "grep -c -w pti /proc/cpuinfo; grep -c -w la57 /proc/cpuinfo");
-    g_assert_true(g_str_has_prefix(out, "1\r\n0") || g_str_has_prefix(out, "1\n0"));
+    out = guest_run(&g, "grep -c -w pti /proc/cpuinfo; "
+                    "grep -c -w la57 /proc/cpuinfo");
+    g_assert_true(g_str_has_prefix(out, "1\r\n0") ||
+                  g_str_has_prefix(out, "1\n0"));
     run_truth(&g);
     check_no_drops(&g);
     guest_stop(&g);
