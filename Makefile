@@ -4,6 +4,7 @@
 #   make guest      the test guest: Debian kernel, busybox initramfs, profile
 #   make demo       everything above, then boot the guest and print its syscalls
 #   make check      unit tests and qtests
+#   make bench      guest-measured cost of kvm-vmi (not a test; prints a table)
 #   make clean      remove build/ (downloads stay cached in ~/.cache/kvm-vmi)
 
 SHELL := /bin/bash
@@ -21,7 +22,7 @@ PYTHON ?= python3
 export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps qemu firmware guest check check-unit check-qtest demo clean sync
+.PHONY: all deps qemu firmware guest check check-unit check-qtest demo bench clean sync
 
 all: qemu firmware
 
@@ -72,6 +73,18 @@ check-qtest: all guest
 
 demo: all guest
 	$(PYTHON) scripts/vmi-demo --qemu $(QEMU) --guest $(GUEST)
+
+# An unpatched build of the same QEMU is the reference; it shares our firmware.
+$(B)/qemu-base/qemu-system-x86_64:
+	./configure --no-deps --baseline
+	ninja -C $(B)/qemu-base qemu-system-x86_64
+	mkdir -p $(B)/qemu-base/qemu-bundle/usr/local/share/qemu
+	cp -P $(BUNDLE)/*.bin $(B)/qemu-base/qemu-bundle/usr/local/share/qemu/
+
+bench: all guest
+	$(MAKE) $(B)/qemu-base/qemu-system-x86_64
+	$(PYTHON) scripts/vmi-bench --qemu $(QEMU) --guest $(GUEST) \
+		--baseline-qemu $(B)/qemu-base/qemu-system-x86_64
 
 clean:
 	rm -rf $(B)

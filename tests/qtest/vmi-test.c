@@ -124,13 +124,20 @@ static void guest_stop(Guest *g)
     g_ptr_array_free(g->events, true);
 }
 
-/* Read the serial console until @needle appears after @from. */
+static bool has_line(Guest *g, size_t from, const char *needle)
+{
+    const char *at = strstr(g->serial->str + from, needle);
+
+    return at && strchr(at, '\n');
+}
+
+/* Read the serial console until a whole line with @needle follows @from. */
 static void serial_wait(Guest *g, size_t from, const char *needle,
                         int timeout_s)
 {
     gint64 deadline = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
 
-    while (!strstr(g->serial->str + from, needle)) {
+    while (!has_line(g, from, needle)) {
         char buf[4096];
         ssize_t n = read(g->serial_fd, buf, sizeof(buf));
 
