@@ -152,6 +152,17 @@ static void test_current(void)
     g_assert_cmpint(t.pid, ==, 1234);
     g_assert_cmpint(t.tgid, ==, 1230);
     g_assert_cmpstr(t.comm, ==, "vmi-truth-long-");
+    /* the two-step read the return path uses gives the same task */
+    {
+        uint64_t addr;
+        VmiTask t2;
+
+        g_assert_true(vmi_linux_current_addr(f.l, &m, GS_BASE, &addr));
+        g_assert_cmphex(addr, ==, TASK);
+        g_assert_true(vmi_linux_read_task(f.l, &m, addr, &t2));
+        g_assert_cmpmem(&t, sizeof(t), &t2, sizeof(t2));
+        g_assert_false(vmi_linux_read_task(f.l, &m, 0xdead000, &t2));
+    }
     /* a per-cpu base that maps nothing */
     g_assert_false(vmi_linux_current(f.l, &m, GS_BASE + (1ULL << 30), &t));
     fixture_free(&f);

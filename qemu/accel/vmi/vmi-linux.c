@@ -204,25 +204,39 @@ VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
     return k;
 }
 
-bool vmi_linux_current(const VmiLinux *l, VmiMem *m, uint64_t kernel_gs_base,
-                       VmiTask *task)
+bool vmi_linux_current_addr(const VmiLinux *l, VmiMem *m,
+                            uint64_t kernel_gs_base, uint64_t *addr)
+{
+    return vmi_read_u64(m, kernel_gs_base + l->current_task, addr);
+}
+
+bool vmi_linux_read_task(const VmiLinux *l, VmiMem *m, uint64_t addr,
+                         VmiTask *task)
 {
     uint32_t pid, tgid;
     bool truncated;
 
     memset(task, 0, sizeof(*task));
-    if (!vmi_read_u64(m, kernel_gs_base + l->current_task, &task->addr) ||
-        !vmi_read_u32(m, task->addr + l->task_pid, &pid) ||
-        !vmi_read_u32(m, task->addr + l->task_tgid, &tgid)) {
+    task->addr = addr;
+    if (!vmi_read_u32(m, addr + l->task_pid, &pid) ||
+        !vmi_read_u32(m, addr + l->task_tgid, &tgid) ||
+        vmi_read_cstr(m, addr + l->task_comm, task->comm,
+                      sizeof(task->comm), &truncated) < 0) {
         return false;
     }
     task->pid = pid;
     task->tgid = tgid;
-    if (vmi_read_cstr(m, task->addr + l->task_comm, task->comm,
-                      sizeof(task->comm), &truncated) < 0) {
-        return false;
-    }
     return true;
+}
+
+bool vmi_linux_current(const VmiLinux *l, VmiMem *m, uint64_t kernel_gs_base,
+                       VmiTask *task)
+{
+    uint64_t addr;
+
+    memset(task, 0, sizeof(*task));
+    return vmi_linux_current_addr(l, m, kernel_gs_base, &addr) &&
+           vmi_linux_read_task(l, m, addr, task);
 }
 
 const char *vmi_kernel_syscall_name(const VmiKernel *k, uint64_t nr)

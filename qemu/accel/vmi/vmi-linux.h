@@ -79,6 +79,11 @@ uint64_t vmi_linux_kernel_cr3(const VmiLinux *l, uint64_t cr3);
  */
 bool vmi_linux_current(const VmiLinux *l, VmiMem *m, uint64_t kernel_gs_base,
                        VmiTask *task);
+/* The same in two steps: the task_struct's address, then its fields. */
+bool vmi_linux_current_addr(const VmiLinux *l, VmiMem *m,
+                            uint64_t kernel_gs_base, uint64_t *addr);
+bool vmi_linux_read_task(const VmiLinux *l, VmiMem *m, uint64_t addr,
+                         VmiTask *task);
 
 const char *vmi_kernel_syscall_name(const VmiKernel *k, uint64_t nr);
 

@@ -266,20 +266,21 @@ static void pending_add(VmiSession *s, const VmiTask *task, uint64_t nr)
     g_hash_table_replace(s->pending, &p->task, p);
 }
 
-static bool pending_take(VmiSession *s, const VmiTask *task, uint64_t *nr)
+/* Remove @task's system call in flight; false if it has none. */
+static bool pending_take(VmiSession *s, uint64_t task, int32_t *pid,
+                         uint64_t *nr)
 {
     VmiPending *p;
-    bool found = false;
 
     QEMU_LOCK_GUARD(&s->lock);
-    p = g_hash_table_lookup(s->pending, &task->addr);
-    if (p) {
-        /* a freed task_struct may be reused by a new task */
-        found = p->pid == task->pid;
-        *nr = p->nr;
-        g_hash_table_remove(s->pending, &task->addr);
+    p = g_hash_table_lookup(s->pending, &task);
+    if (!p) {
+        return false;
     }
-    return found;
+    *pid = p->pid;
+    *nr = p->nr;
+    g_hash_table_remove(s->pending, &task);
+    return true;
 }
 
 /* Event rings */
@@ -390,7 +391,12 @@ void vmi_syscall_enter(CPUState *cs)
     ring_push(ring, ev);
 }
 
-static void syscall_exit(CPUState *cs)
+/*
+ * Called for every return to user space, most of them from interrupts and
+ * page faults: only a task with a system call in flight reports an exit,
+ * so look that up before reading anything else.
+ */
+void vmi_return_to_user(CPUState *cs)
 {
     CPUX86State *env = cpu_env(cs);
     const VmiKernel *k;
@@ -399,7 +405,8 @@ static void syscall_exit(CPUState *cs)
     VmiEvent *ev;
     VmiTask task;
     VmiMem m;
-    uint64_t nr;
+    uint64_t addr, nr;
+    int32_t pid;
 
     RCU_READ_LOCK_GUARD();
     s = qatomic_rcu_read(&vmi.session);
@@ -412,8 +419,11 @@ static void syscall_exit(CPUState *cs)
         return;
     }
     mem_for_cpu(&m, s, cs);
-    if (!vmi_linux_current(s->os, &m, env->kernelgsbase, &task) ||
-        !pending_take(s, &task, &nr)) {
+    if (!vmi_linux_current_addr(s->os, &m, env->kernelgsbase, &addr) ||
+        !pending_take(s, addr, &pid, &nr) ||
+        !vmi_linux_read_task(s->os, &m, addr, &task) ||
+        task.pid != pid) {
+        /* a freed task_struct may have been reused by a new task */
         return;
     }
     ring_count_trap(ring);
@@ -425,17 +435,6 @@ static void syscall_exit(CPUState *cs)
                    &task, true);
     ev->ret = env->regs[R_EAX];
     ring_push(ring, ev);
-}
-
-void vmi_syscall_return(CPUState *cs)
-{
-    syscall_exit(cs);
-}
-
-void vmi_iret_to_user(CPUState *cs)
-{
-    /* only a task with a system call in flight reports an exit */
-    syscall_exit(cs);
 }
 
 /* Delivery (main loop, BQL held) */

@@ -23,10 +23,11 @@ static inline bool vmi_hooks_enabled(void)
 
 /* The guest executed SYSCALL; registers hold the caller's arguments. */
 void vmi_syscall_enter(CPUState *cs);
-/* The guest is about to execute SYSRET back to user space. */
-void vmi_syscall_return(CPUState *cs);
-/* An IRET moved the guest from CPL 0 to CPL 3. */
-void vmi_iret_to_user(CPUState *cs);
+/*
+ * The guest returns to user space: it is about to execute SYSRET, or an
+ * IRET just moved it from CPL 0 to CPL 3.
+ */
+void vmi_return_to_user(CPUState *cs);
 
 /* Apply -vmi once the machine exists; exits on bad options. */
 void vmi_cmdline_start(Error **errp);
