@@ -19,6 +19,8 @@
 #define SYSCALL_PREFIX  "__x64_sys_"
 #define KASLR_ALIGN     0x200000ULL
 #define PTI_USER_BIT    (1ULL << 12)
+#define SYSRETQ_LEN     3
+static const uint8_t sysretq_insn[SYSRETQ_LEN] = { 0x48, 0x0f, 0x07 };
 
 static bool need_symbol(VmiLinux *l, const char *name, uint64_t *addr,
                         char **err)
@@ -90,6 +92,20 @@ VmiLinux *vmi_linux_new(VmiProfile *profile, char **err)
         goto fail;
     }
     l->pti = vmi_profile_symbol(profile, "pti_init", &unused);
+
+    /* SYSRETQ is the last instruction before the entry_SYSRETQ_end label */
+    if (vmi_profile_symbol(profile, "entry_SYSRETQ_end", &l->sysretq)) {
+        l->sysretq -= SYSRETQ_LEN;
+    }
+    if (!vmi_profile_symbol(profile,
+                            "swapgs_restore_regs_and_return_to_usermode",
+                            &l->return_via_iret)) {
+        vmi_profile_symbol(profile, "common_interrupt_return",
+                           &l->return_via_iret);
+    }
+    if (!vmi_profile_field(profile, "pt_regs", "ax", &l->pt_regs_ax)) {
+        l->pt_regs_ax = 0;
+    }
 
     l->syscall_by_addr = g_hash_table_new(g_int64_hash, g_int64_equal);
     g_hash_table_iter_init(&iter, profile->symbols);
@@ -182,6 +198,18 @@ VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
     k = g_new0(VmiKernel, 1);
     k->lstar = lstar;
     k->slide = slide;
+    if (l->sysretq) {
+        uint8_t insn[SYSRETQ_LEN];
+
+        /* a breakpoint in the middle of an instruction would never fire */
+        if (vmi_read(m, l->sysretq + slide, insn, sizeof(insn)) &&
+            !memcmp(insn, sysretq_insn, sizeof(insn))) {
+            k->sysretq = l->sysretq + slide;
+        }
+    }
+    if (l->return_via_iret) {
+        k->return_via_iret = l->return_via_iret + slide;
+    }
     k->banner = g_strdup(banner);
     k->syscall_names = g_new0(char *, n + 1);
     for (k->nr_syscalls = 0; k->nr_syscalls < n; k->nr_syscalls++) {

@@ -26,6 +26,14 @@ typedef struct VmiLinux {
     uint64_t current_task;      /* per-cpu offset of the current task pointer */
     uint64_t task_pid, task_tgid, task_comm;
     bool pti;                   /* kernel built with page table isolation */
+    /*
+     * Where system calls return to user space, for traps that cannot see
+     * SYSRET/IRET themselves (KVM breakpoints); 0 if the profile lacks them.
+     */
+    uint64_t sysretq;           /* the SYSRETQ of entry_SYSCALL_64 */
+    uint64_t return_via_iret;   /* common path back to user by IRET */
+    /* offset of ax in struct pt_regs; 0 if unknown */
+    uint64_t pt_regs_ax;
     GHashTable *syscall_by_addr; /* __x64_sys_* address -> name */
 } VmiLinux;
 
@@ -35,6 +43,8 @@ typedef struct VmiKernel {
     int64_t slide;
     char *banner;
     unsigned nr_syscalls;
+    uint64_t sysretq;           /* run-time addresses; 0 when unknown */
+    uint64_t return_via_iret;
     char **syscall_names;       /* nr -> name, nr_syscalls entries */
 } VmiKernel;
 

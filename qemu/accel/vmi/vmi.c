@@ -25,10 +25,12 @@
 #include "exec/memory.h"
 #include "hw/boards.h"
 #include "hw/core/cpu.h"
+#include "system/hw_accel.h"
+#include "system/kvm.h"
 #include "system/tcg.h"
 #include "system/vmi.h"
 #include "cpu.h"
-#include "vmi-linux.h"
+#include "vmi-internal.h"
 
 /* Events queued per vCPU before further ones are dropped (power of 2). */
 #define VMI_RING_SIZE       65536
@@ -68,6 +70,7 @@ typedef struct VmiPending {
 typedef struct VmiSession {
     struct rcu_head rcu;
     VmiLinux *os;
+    VmiMechanism mechanism;
     VmiKernel *kernel;      /* RCU-published, replaced on reboot */
     QemuMutex lock;         /* protects the members below */
     uint64_t failed_lstar;
@@ -133,13 +136,31 @@ static bool read_guest_ram(void *opaque, uint64_t pa, void *buf, size_t len)
     return true;
 }
 
-static void mem_for_cpu(VmiMem *m, const VmiSession *s, CPUState *cs)
+static void mem_for_regs(VmiMem *m, const VmiSession *s, CPUState *cs,
+                         const VmiRegs *r)
+{
+    vmi_mem_init(m, read_guest_ram, cs->as,
+                 vmi_linux_kernel_cr3(s->os, r->cr3), r->la57);
+}
+
+/* TCG: the registers are QEMU's own */
+static void regs_from_env(CPUState *cs, VmiRegs *r)
 {
     CPUX86State *env = cpu_env(cs);
-    bool la57 = (env->hflags & HF_LMA_MASK) && (env->cr[4] & CR4_LA57_MASK);
 
-    vmi_mem_init(m, read_guest_ram, cs->as,
-                 vmi_linux_kernel_cr3(s->os, env->cr[3]), la57);
+    r->rax = env->regs[R_EAX];
+    r->rdi = env->regs[R_EDI];
+    r->rsi = env->regs[R_ESI];
+    r->rdx = env->regs[R_EDX];
+    r->r10 = env->regs[10];
+    r->r8 = env->regs[8];
+    r->r9 = env->regs[9];
+    r->cr3 = env->cr[3];
+    r->la57 = (env->hflags & HF_LMA_MASK) && (env->cr[4] & CR4_LA57_MASK);
+    r->lstar = env->lstar;
+    /* both hooks run while the user's GS is loaded */
+    r->percpu_base = env->kernelgsbase;
+    r->pt_regs = 0;
 }
 
 static void event_free(VmiEvent *ev)
@@ -329,15 +350,15 @@ static void ring_count_drop(VmiRing *r)
 
 /* Trap handlers (vCPU thread) */
 
-static VmiEvent *event_new(CPUState *cs, VmiDirection dir, uint64_t nr,
-                           const char *name, const VmiTask *task,
+static VmiEvent *event_new(CPUState *cs, const VmiRegs *r, VmiDirection dir,
+                           uint64_t nr, const char *name, const VmiTask *task,
                            bool task_known)
 {
     VmiEvent *ev = g_new0(VmiEvent, 1);
 
     ev->direction = dir;
     ev->vcpu = cs->cpu_index;
-    ev->cr3 = cpu_env(cs)->cr[3];
+    ev->cr3 = r->cr3;
     ev->nr = nr;
     ev->name = g_strdup(name);
     ev->task = *task;
@@ -345,9 +366,8 @@ static VmiEvent *event_new(CPUState *cs, VmiDirection dir, uint64_t nr,
     return ev;
 }
 
-void vmi_syscall_enter(CPUState *cs)
+void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
 {
-    CPUX86State *env = cpu_env(cs);
     const VmiKernel *k;
     VmiSession *s;
     VmiRing *ring;
@@ -364,15 +384,15 @@ void vmi_syscall_enter(CPUState *cs)
     if (!s || !ring) {
         return;
     }
-    mem_for_cpu(&m, s, cs);
-    k = session_kernel(s, &m, env->lstar);
+    mem_for_regs(&m, s, cs, r);
+    k = session_kernel(s, &m, r->lstar);
     if (!k) {
         return;
     }
     ring_count_trap(ring);
-    nr = env->regs[R_EAX];
+    nr = r->rax;
     name = vmi_kernel_syscall_name(k, nr);
-    task_known = vmi_linux_current(s->os, &m, env->kernelgsbase, &task);
+    task_known = vmi_linux_current(s->os, &m, r->percpu_base, &task);
     if (task_known && !vmi_linux_syscall_noreturn(name)) {
         pending_add(s, &task, nr);
     }
@@ -380,13 +400,13 @@ void vmi_syscall_enter(CPUState *cs)
         ring_count_drop(ring);
         return;
     }
-    ev = event_new(cs, VMI_DIRECTION_ENTER, nr, name, &task, task_known);
-    ev->args[0] = env->regs[R_EDI];
-    ev->args[1] = env->regs[R_ESI];
-    ev->args[2] = env->regs[R_EDX];
-    ev->args[3] = env->regs[10];
-    ev->args[4] = env->regs[8];
-    ev->args[5] = env->regs[9];
+    ev = event_new(cs, r, VMI_DIRECTION_ENTER, nr, name, &task, task_known);
+    ev->args[0] = r->rdi;
+    ev->args[1] = r->rsi;
+    ev->args[2] = r->rdx;
+    ev->args[3] = r->r10;
+    ev->args[4] = r->r8;
+    ev->args[5] = r->r9;
     vmi_linux_decode(name, ev->args, &m, &ev->decoded);
     ring_push(ring, ev);
 }
@@ -396,16 +416,15 @@ void vmi_syscall_enter(CPUState *cs)
  * page faults: only a task with a system call in flight reports an exit,
  * so look that up before reading anything else.
  */
-void vmi_return_to_user(CPUState *cs)
+void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
 {
-    CPUX86State *env = cpu_env(cs);
     const VmiKernel *k;
     VmiSession *s;
     VmiRing *ring;
     VmiEvent *ev;
     VmiTask task;
     VmiMem m;
-    uint64_t addr, nr;
+    uint64_t addr, nr, ret = r->rax;
     int32_t pid;
 
     RCU_READ_LOCK_GUARD();
@@ -418,8 +437,8 @@ void vmi_return_to_user(CPUState *cs)
     if (!k) {
         return;
     }
-    mem_for_cpu(&m, s, cs);
-    if (!vmi_linux_current_addr(s->os, &m, env->kernelgsbase, &addr) ||
+    mem_for_regs(&m, s, cs, r);
+    if (!vmi_linux_current_addr(s->os, &m, r->percpu_base, &addr) ||
         !pending_take(s, addr, &pid, &nr) ||
         !vmi_linux_read_task(s->os, &m, addr, &task) ||
         task.pid != pid) {
@@ -431,10 +450,55 @@ void vmi_return_to_user(CPUState *cs)
         ring_count_drop(ring);
         return;
     }
-    ev = event_new(cs, VMI_DIRECTION_EXIT, nr, vmi_kernel_syscall_name(k, nr),
-                   &task, true);
-    ev->ret = env->regs[R_EAX];
+    if (r->pt_regs && !vmi_read_u64(&m, r->pt_regs + s->os->pt_regs_ax,
+                                    &ret)) {
+        ret = -EFAULT;   /* the kernel stack must be mapped: can't happen */
+    }
+    ev = event_new(cs, r, VMI_DIRECTION_EXIT, nr,
+                   vmi_kernel_syscall_name(k, nr), &task, true);
+    ev->ret = ret;
     ring_push(ring, ev);
+}
+
+void vmi_syscall_enter(CPUState *cs)
+{
+    VmiRegs r;
+
+    regs_from_env(cs, &r);
+    vmi_trap_syscall_enter(cs, &r);
+}
+
+void vmi_return_to_user(CPUState *cs)
+{
+    VmiRegs r;
+
+    regs_from_env(cs, &r);
+    vmi_trap_return_to_user(cs, &r);
+}
+
+void vmi_lstar_written(CPUState *cs, const VmiRegs *r)
+{
+    const VmiKernel *k;
+    VmiSession *s;
+    VmiMem m;
+
+    RCU_READ_LOCK_GUARD();
+    s = qatomic_rcu_read(&vmi.session);
+    if (!s) {
+        return;
+    }
+    mem_for_regs(&m, s, cs, r);
+    k = session_kernel(s, &m, r->lstar);
+    if (s->mechanism == VMI_MECHANISM_KVM_HWBP) {
+        Error *err = NULL;
+
+        if (!vmi_kvm_arm(k, &err)) {
+            QEMU_LOCK_GUARD(&s->lock);
+            g_free(s->error);
+            s->error = g_strdup(error_get_pretty(err));
+            error_free(err);
+        }
+    }
 }
 
 /* Delivery (main loop, BQL held) */
@@ -577,26 +641,36 @@ static bool vmi_enable(const char *profile, Error **errp)
                    vmi.session->os->profile->path);
         return false;
     }
-    if (!tcg_enabled()) {
-        error_setg(errp, "introspection needs the TCG accelerator in this "
-                   "build (-accel tcg)");
+    if (!tcg_enabled() && !kvm_enabled()) {
+        error_setg(errp, "introspection needs the TCG or KVM accelerator");
         return false;
     }
     s = session_new(profile, errp);
     if (!s) {
         return false;
     }
+    s->mechanism = kvm_enabled() ? VMI_MECHANISM_KVM_HWBP : VMI_MECHANISM_TCG;
+    if (kvm_enabled()) {
+        if (!vmi_kvm_start(errp)) {
+            session_free(s);
+            return false;
+        }
+        if (cs) {
+            cpu_synchronize_state(cs);
+        }
+    }
 
     /* a running guest must match the profile now, not at its next syscall */
     if (cs && cpu_env(cs)->lstar) {
+        VmiRegs r;
         VmiMem m;
 
-        mem_for_cpu(&m, s, cs);
-        session_identify(s, &m, cpu_env(cs)->lstar);
+        regs_from_env(cs, &r);
+        mem_for_regs(&m, s, cs, &r);
+        session_identify(s, &m, r.lstar);
         if (!s->kernel) {
             error_setg(errp, "%s", s->error);
-            session_free(s);
-            return false;
+            goto fail;
         }
     }
 
@@ -611,7 +685,20 @@ static bool vmi_enable(const char *profile, Error **errp)
     vmi.events = 0;
     qatomic_rcu_set(&vmi.session, s);
     qatomic_set(&vmi_syscall_hooks_on, true);
+    /* before the guest installs its entry point, its write arms the traps */
+    if (s->mechanism == VMI_MECHANISM_KVM_HWBP && s->kernel &&
+        !vmi_kvm_arm(s->kernel, errp)) {
+        qmp_vmi_disable(NULL);
+        return false;
+    }
     return true;
+
+fail:
+    if (s->mechanism == VMI_MECHANISM_KVM_HWBP) {
+        vmi_kvm_stop();
+    }
+    session_free(s);
+    return false;
 }
 
 void qmp_vmi_enable(const char *profile, Error **errp)
@@ -634,6 +721,9 @@ void qmp_vmi_disable(Error **errp)
     if (!s) {
         return;
     }
+    if (s->mechanism == VMI_MECHANISM_KVM_HWBP) {
+        vmi_kvm_stop();
+    }
     qatomic_set(&vmi_syscall_hooks_on, false);
     qatomic_rcu_set(&vmi.session, NULL);
     call_rcu(s, session_free_rcu, rcu);
@@ -647,7 +737,7 @@ VmiInfo *qmp_query_vmi(Error **errp)
 
     info->enabled = s != NULL;
     info->state = VMI_STATE_OFF;
-    info->mechanism = s ? VMI_MECHANISM_TCG : VMI_MECHANISM_NONE;
+    info->mechanism = s ? s->mechanism : VMI_MECHANISM_NONE;
     if (s) {
         QEMU_LOCK_GUARD(&s->lock);
         info->profile = g_strdup(s->os->profile->path);

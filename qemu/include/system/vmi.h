@@ -29,6 +29,19 @@ void vmi_syscall_enter(CPUState *cs);
  */
 void vmi_return_to_user(CPUState *cs);
 
+/*
+ * KVM (target/i386/kvm/kvm.c).  A debug exit caused by introspection's
+ * breakpoints is handled here, without the BQL, and true is returned;
+ * anything else is left to the gdbstub.
+ */
+struct kvm_debug_exit_arch;
+struct kvm_guest_debug;
+bool vmi_kvm_handle_debug(CPUState *cs, struct kvm_debug_exit_arch *arch);
+/* Add introspection's breakpoints to what the gdbstub programs. */
+void vmi_kvm_merge_guest_debug(CPUState *cs, struct kvm_guest_debug *dbg);
+/* Debug registers the gdbstub must leave alone (taken from the top). */
+int vmi_kvm_reserved_hw_breakpoints(void);
+
 /* Apply -vmi once the machine exists; exits on bad options. */
 void vmi_cmdline_start(Error **errp);
 

@@ -1,0 +1,49 @@
+/*
+ * kvm-vmi: what the accelerator-specific traps share with the core
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef VMI_INTERNAL_H
+#define VMI_INTERNAL_H
+
+#include "vmi-linux.h"
+
+/* The vCPU state a trap needs, however the accelerator obtained it. */
+typedef struct VmiRegs {
+    uint64_t rax, rdi, rsi, rdx, r10, r8, r9;
+    uint64_t cr3;
+    bool la57;
+    uint64_t lstar;         /* the system call entry the kernel installed */
+    uint64_t percpu_base;   /* the kernel's per-cpu base (its GS base) */
+    /*
+     * Non-zero when the user's registers are still saved on the kernel
+     * stack at this address (struct pt_regs) rather than loaded.
+     */
+    uint64_t pt_regs;
+} VmiRegs;
+
+/* Trap handlers, called on the vCPU's thread without the BQL. */
+void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r);
+void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r);
+
+/*
+ * The guest installed a system call entry point (boot, reboot, kexec):
+ * identify the kernel again and move the traps.  vCPU thread.
+ */
+void vmi_lstar_written(CPUState *cs, const VmiRegs *r);
+
+/* KVM mechanism (vmi-kvm.c) */
+
+/* Check KVM can trap for us and claim debug registers; no trap yet. */
+bool vmi_kvm_start(Error **errp);
+/*
+ * Trap @k's system call entry and returns on every vCPU, or trap nothing
+ * if @k is NULL.  Callable from any thread; vCPUs catch up at their next
+ * exit, and stale breakpoints that still fire are ignored.
+ */
+bool vmi_kvm_arm(const VmiKernel *k, Error **errp);
+/* Remove every trap (synchronously) and give the debug registers back. */
+void vmi_kvm_stop(void);
+
+#endif

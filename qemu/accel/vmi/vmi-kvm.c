@@ -1,0 +1,376 @@
+/*
+ * kvm-vmi: system call traps on stock KVM
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Execute breakpoints in the guest's debug registers, programmed through
+ * KVM_SET_GUEST_DEBUG, stop a vCPU at three kernel addresses:
+ *
+ *   DR3  MSR_LSTAR, the system call entry
+ *   DR2  the SYSRETQ of entry_SYSCALL_64, the fast way back to user space
+ *   DR1  the common IRET path back to user space (execve, signals, ...)
+ *
+ * DR0 stays with the gdbstub.  Guest code is never modified.  The debug
+ * exit is taken before the gdbstub looks at it; the vCPU resumes with
+ * RFLAGS.RF set, so the instruction under the breakpoint executes once
+ * without trapping again.  Where KVM offers synced registers the trap
+ * costs no ioctl besides the KVM_RUN that resumes it.
+ *
+ * The guest writing MSR_LSTAR (boot, reboot, kexec) exits through KVM's
+ * MSR filter: the kernel is identified again and the breakpoints move.
+ */
+
+#include "qemu/osdep.h"
+#include <linux/kvm.h>
+#include "qapi/error.h"
+#include "qapi/qapi-types-vmi.h"
+#include "qemu/error-report.h"
+#include "qemu/host-utils.h"
+#include "qemu/main-loop.h"
+#include "hw/boards.h"
+#include "hw/core/cpu.h"
+#include "system/hw_accel.h"
+#include "system/kvm.h"
+#include "system/kvm_int.h"
+#include "system/vmi.h"
+#include "cpu.h"
+#include "kvm/kvm_i386.h"
+#include "vmi-internal.h"
+
+enum {
+    SLOT_RETURN_VIA_IRET = 1,
+    SLOT_SYSRETQ = 2,
+    SLOT_ENTRY = 3,
+    SLOTS_RESERVED = 3,
+};
+
+#define SLOTS_MASK  ((1u << SLOT_RETURN_VIA_IRET) | (1u << SLOT_SYSRETQ) | \
+                     (1u << SLOT_ENTRY))
+#define DR6_HITS    0xfu
+#define DR7_FIXED   0x0600u     /* GE and the reserved bit 10 */
+#define SYNC_REGS   (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)
+
+typedef struct VmiKvmCpu {
+    uint64_t kernel_gs_base;    /* 0: not read since the kernel (re)booted */
+    unsigned generation;
+} VmiKvmCpu;
+
+static struct {
+    bool reserved;              /* debug registers 1-3 are ours */
+    bool armed;
+    uint64_t addr[4];           /* by slot */
+    unsigned generation;        /* bumped whenever the kernel changes */
+    bool lstar_watched;
+    bool sync_regs;
+    VmiKvmCpu *cpus;
+    unsigned nr_cpus;
+} vk;
+
+int vmi_kvm_reserved_hw_breakpoints(void)
+{
+    return qatomic_read(&vk.reserved) ? SLOTS_RESERVED : 0;
+}
+
+void vmi_kvm_merge_guest_debug(CPUState *cs, struct kvm_guest_debug *dbg)
+{
+    struct kvm_run *run = cs->kvm_run;
+
+    if (!qatomic_read(&vk.armed)) {
+        if (run) {
+            run->kvm_valid_regs &= ~SYNC_REGS;
+        }
+        return;
+    }
+    dbg->control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+    dbg->arch.debugreg[7] |= DR7_FIXED;
+    for (int slot = 0; slot < 4; slot++) {
+        if (SLOTS_MASK & (1u << slot)) {
+            /* global enable; type 00 (execute) and length 00 */
+            dbg->arch.debugreg[slot] = qatomic_read(&vk.addr[slot]);
+            dbg->arch.debugreg[7] |= 2u << (slot * 2);
+            dbg->arch.debugreg[7] &= ~(0xfull << (16 + slot * 4));
+        }
+    }
+    if (run && vk.sync_regs) {
+        run->kvm_valid_regs |= SYNC_REGS;
+    }
+}
+
+static void update_guest_debug(CPUState *cs, run_on_cpu_data unused)
+{
+    int ret = kvm_update_guest_debug(cs, 0);
+
+    if (ret) {
+        warn_report("vmi: KVM_SET_GUEST_DEBUG on vCPU %d failed: %s",
+                    cs->cpu_index, strerror(-ret));
+    }
+}
+
+/*
+ * Reprogram every vCPU's debug registers.  A vCPU thread must not wait
+ * for its peers (they may be waiting for it), so from one the others
+ * catch up asynchronously.
+ */
+static void update_all_cpus(bool wait)
+{
+    CPUState *cs;
+
+    CPU_FOREACH(cs) {
+        if (qemu_cpu_is_self(cs)) {
+            update_guest_debug(cs, RUN_ON_CPU_NULL);
+        } else if (wait && !current_cpu) {
+            run_on_cpu(cs, update_guest_debug, RUN_ON_CPU_NULL);
+        } else {
+            async_run_on_cpu(cs, update_guest_debug, RUN_ON_CPU_NULL);
+        }
+    }
+}
+
+static bool get_msr(CPUState *cs, uint32_t index, uint64_t *value)
+{
+    struct {
+        struct kvm_msrs info;
+        struct kvm_msr_entry entry;
+    } msrs = {
+        .info.nmsrs = 1,
+        .entry.index = index,
+    };
+
+    if (kvm_vcpu_ioctl(cs, KVM_GET_MSRS, &msrs) != 1) {
+        return false;
+    }
+    *value = msrs.entry.data;
+    return true;
+}
+
+static bool set_msr(CPUState *cs, uint32_t index, uint64_t value)
+{
+    struct {
+        struct kvm_msrs info;
+        struct kvm_msr_entry entry;
+    } msrs = {
+        .info.nmsrs = 1,
+        .entry.index = index,
+        .entry.data = value,
+    };
+
+    return kvm_vcpu_ioctl(cs, KVM_SET_MSRS, &msrs) == 1;
+}
+
+static void regs_from_kvm(const struct kvm_regs *regs,
+                          const struct kvm_sregs *sregs, VmiRegs *r)
+{
+    r->rax = regs->rax;
+    r->rdi = regs->rdi;
+    r->rsi = regs->rsi;
+    r->rdx = regs->rdx;
+    r->r10 = regs->r10;
+    r->r8 = regs->r8;
+    r->r9 = regs->r9;
+    r->cr3 = sregs->cr3;
+    r->la57 = (sregs->efer & MSR_EFER_LMA) && (sregs->cr4 & CR4_LA57_MASK);
+    r->pt_regs = 0;
+}
+
+/*
+ * The kernel's per-cpu base while user GS is loaded, i.e. at the entry
+ * and at SYSRETQ.  It only changes when the kernel boots again, so one
+ * KVM_GET_MSRS per vCPU and boot.
+ */
+static uint64_t kernel_gs_base(CPUState *cs)
+{
+    VmiKvmCpu *c = cs->cpu_index < vk.nr_cpus ? &vk.cpus[cs->cpu_index]
+                                               : NULL;
+    unsigned gen = qatomic_read(&vk.generation);
+    uint64_t base = 0;
+
+    if (c && c->generation == gen && c->kernel_gs_base) {
+        return c->kernel_gs_base;
+    }
+    if (!get_msr(cs, MSR_KERNELGSBASE, &base)) {
+        return 0;
+    }
+    if (c) {
+        c->kernel_gs_base = base;
+        c->generation = gen;
+    }
+    return base;
+}
+
+static void trap(CPUState *cs, int slot, uint64_t pc,
+                 const struct kvm_regs *regs, const struct kvm_sregs *sregs)
+{
+    VmiRegs r;
+
+    if (!vmi_hooks_enabled() || pc != qatomic_read(&vk.addr[slot])) {
+        return;     /* a breakpoint left from before the kernel moved */
+    }
+    regs_from_kvm(regs, sregs, &r);
+    switch (slot) {
+    case SLOT_ENTRY:
+        r.lstar = pc;
+        r.percpu_base = kernel_gs_base(cs);
+        vmi_trap_syscall_enter(cs, &r);
+        break;
+    case SLOT_SYSRETQ:
+        r.percpu_base = kernel_gs_base(cs);
+        vmi_trap_return_to_user(cs, &r);
+        break;
+    case SLOT_RETURN_VIA_IRET:
+        /* still on the kernel's GS; the user's registers are on the stack */
+        r.percpu_base = sregs->gs.base;
+        r.pt_regs = regs->rsp;
+        vmi_trap_return_to_user(cs, &r);
+        break;
+    }
+}
+
+bool vmi_kvm_handle_debug(CPUState *cs, struct kvm_debug_exit_arch *arch)
+{
+    struct kvm_run *run = cs->kvm_run;
+    struct kvm_regs regs_buf, *regs;
+    struct kvm_sregs sregs_buf, *sregs;
+    unsigned hits;
+    bool others;
+
+    if (!qatomic_read(&vk.reserved) || arch->exception != EXCP01_DB) {
+        return false;
+    }
+    hits = arch->dr6 & SLOTS_MASK;
+    if (!hits) {
+        return false;
+    }
+    others = (arch->dr6 & (DR6_HITS & ~SLOTS_MASK)) || (arch->dr6 & DR6_BS);
+
+    if ((run->kvm_valid_regs & SYNC_REGS) == SYNC_REGS) {
+        regs = &run->s.regs.regs;
+        sregs = &run->s.regs.sregs;
+    } else {
+        if (kvm_vcpu_ioctl(cs, KVM_GET_REGS, &regs_buf) ||
+            kvm_vcpu_ioctl(cs, KVM_GET_SREGS, &sregs_buf)) {
+            error_report("vmi: cannot read the registers of vCPU %d",
+                         cs->cpu_index);
+            return false;
+        }
+        regs = &regs_buf;
+        sregs = &sregs_buf;
+    }
+
+    trap(cs, ctz32(hits), arch->pc, regs, sregs);
+
+    /* resume over the breakpoint: RF suppresses it for one instruction */
+    regs->rflags |= RF_MASK;
+    if (regs == &run->s.regs.regs && !others) {
+        /* applied by the next KVM_RUN, which comes before anything else */
+        run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+    } else if (kvm_vcpu_ioctl(cs, KVM_SET_REGS, regs)) {
+        error_report("vmi: cannot resume vCPU %d past its breakpoint",
+                     cs->cpu_index);
+    }
+    if (others) {
+        /* the gdbstub's breakpoint or single step: let it see the rest */
+        arch->dr6 &= ~SLOTS_MASK;
+        return false;
+    }
+    return true;
+}
+
+static bool wrmsr_lstar(X86CPU *cpu, uint32_t msr, uint64_t value)
+{
+    CPUState *cs = CPU(cpu);
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    VmiRegs r;
+
+    /* the filter stopped the write: do it, as the CPU would have */
+    if (!set_msr(cs, MSR_LSTAR, value)) {
+        return false;
+    }
+    cpu->env.lstar = value;
+    qatomic_inc(&vk.generation);
+    if (!vmi_hooks_enabled()) {
+        return true;
+    }
+    if (kvm_vcpu_ioctl(cs, KVM_GET_REGS, &regs) ||
+        kvm_vcpu_ioctl(cs, KVM_GET_SREGS, &sregs)) {
+        return true;
+    }
+    regs_from_kvm(&regs, &sregs, &r);
+    r.lstar = value;
+    r.percpu_base = 0;
+    BQL_LOCK_GUARD();
+    vmi_lstar_written(cs, &r);
+    return true;
+}
+
+bool vmi_kvm_start(Error **errp)
+{
+    MachineState *ms = MACHINE(qdev_get_machine());
+    int gdb = kvm_hw_breakpoints_in_use();
+
+    if (!kvm_vm_check_extension(kvm_state, KVM_CAP_SET_GUEST_DEBUG)) {
+        error_setg(errp, "this KVM cannot debug guests "
+                   "(KVM_CAP_SET_GUEST_DEBUG)");
+        return false;
+    }
+    if (gdb > 4 - SLOTS_RESERVED) {
+        error_setg(errp, "the gdbstub holds %d hardware breakpoints; "
+                   "introspection needs debug registers 1 to 3: remove "
+                   "all but one of them first", gdb);
+        return false;
+    }
+    if (!vk.lstar_watched) {
+        int ret = -ENOTSUP;
+
+        if (kvm_vm_check_extension(kvm_state, KVM_CAP_X86_USER_SPACE_MSR) &&
+            kvm_vm_check_extension(kvm_state, KVM_CAP_X86_MSR_FILTER)) {
+            ret = kvm_filter_msr(kvm_state, MSR_LSTAR, NULL, wrmsr_lstar);
+        }
+        if (ret) {
+            error_setg(errp, "this KVM cannot report writes to MSR_LSTAR "
+                       "(KVM_X86_SET_MSR_FILTER: %s); Linux 5.10 or later "
+                       "is needed", strerror(-ret));
+            return false;
+        }
+        vk.lstar_watched = true;
+        vk.sync_regs = (kvm_vm_check_extension(kvm_state, KVM_CAP_SYNC_REGS) &
+                        SYNC_REGS) == SYNC_REGS;
+    }
+    if (!vk.cpus) {
+        vk.nr_cpus = ms->smp.max_cpus;
+        vk.cpus = g_new0(VmiKvmCpu, vk.nr_cpus);
+    }
+    qatomic_inc(&vk.generation);
+    qatomic_set(&vk.reserved, true);
+    return true;
+}
+
+bool vmi_kvm_arm(const VmiKernel *k, Error **errp)
+{
+    bool ok = true;
+
+    if (k && (!k->sysretq || !k->return_via_iret)) {
+        ok = false;
+        error_setg(errp, "cannot trap system call returns of '%s' under "
+                   "KVM: its profile lacks entry_SYSRETQ_end or "
+                   "swapgs_restore_regs_and_return_to_usermode, or no "
+                   "SYSRETQ is at the former", k->banner);
+        k = NULL;
+    }
+    if (k) {
+        qatomic_set(&vk.addr[SLOT_ENTRY], k->lstar);
+        qatomic_set(&vk.addr[SLOT_SYSRETQ], k->sysretq);
+        qatomic_set(&vk.addr[SLOT_RETURN_VIA_IRET], k->return_via_iret);
+    }
+    qatomic_set(&vk.armed, k != NULL);
+    update_all_cpus(false);
+    return ok;
+}
+
+void vmi_kvm_stop(void)
+{
+    qatomic_set(&vk.armed, false);
+    /* no breakpoint of ours may reach the gdbstub once we let go */
+    update_all_cpus(true);
+    qatomic_set(&vk.reserved, false);
+}
