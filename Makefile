@@ -3,8 +3,11 @@
 #   make            QEMU with kvm-vmi (build/qemu-system-x86_64) and its firmware
 #   make guest      the test guest: Debian kernel, busybox initramfs, profile
 #   make demo       everything above, then boot the guest and print its syscalls
-#   make check      unit tests and qtests
+#   make check      unit tests and qtests (TCG)
+#   make check-kvm  the qtests with -accel kvm: on /dev/kvm if this host has
+#                   it, else in an L1 guest under TCG with an SVM CPU
 #   make bench      guest-measured cost of kvm-vmi (not a test; prints a table)
+#   make bench-kvm  the same for the KVM mechanism (nested unless /dev/kvm)
 #   make clean      remove build/ (downloads stay cached in ~/.cache/kvm-vmi)
 
 SHELL := /bin/bash
@@ -18,6 +21,9 @@ GUEST := $(B)/guest
 # The same tests on the newest kernel Debian offers bookworm (backports):
 # a newer kallsyms layout and pcpu_hot.
 GUEST_BPO := $(B)/guest-backports
+NESTED := $(B)/nested
+# A /dev/kvm this user can open; otherwise KVM runs nested under TCG.
+HOST_KVM := $(shell [ -r /dev/kvm ] && [ -w /dev/kvm ] && echo yes)
 PYTHON ?= python3
 
 # ccache under the home directory; paths rewritten relative to the checkout
@@ -25,7 +31,8 @@ PYTHON ?= python3
 export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps qemu firmware guest check check-unit check-qtest demo bench clean sync
+.PHONY: all deps qemu firmware guest check check-unit check-qtest check-kvm \
+	demo bench bench-kvm clean sync
 
 all: qemu firmware
 
@@ -81,6 +88,32 @@ check-qtest: all guest $(GUEST_BPO)/profile.json
 		QTEST_QEMU_BINARY=$(QEMU) VMI_GUEST_DIR=$$g \
 			$(QBUILD)/tests/qtest/vmi-test --tap || exit 1; \
 	done
+
+# The same qtests under KVM.  Nested, L1 loads kvm_amd from the test
+# guest's kernel package and runs vmi-test there (tests/nested).
+check-kvm: all guest
+	ninja -C $(QBUILD) tests/qtest/vmi-test
+ifeq ($(HOST_KVM),yes)
+	@echo "== vmi-test -accel kvm on this host's /dev/kvm"
+	QTEST_QEMU_BINARY=$(QEMU) VMI_ACCEL=kvm VMI_GUEST_DIR=$(GUEST) \
+		$(QBUILD)/tests/qtest/vmi-test --tap
+else
+	@echo "== vmi-test -accel kvm, nested in an L1 guest (TCG, -cpu EPYC)"
+	scripts/mknested $(NESTED) $(GUEST) $(QBUILD)
+	tests/nested/run $(QEMU) $(NESTED)
+endif
+
+bench-kvm: all guest
+	ninja -C $(QBUILD) tests/qtest/vmi-test
+ifeq ($(HOST_KVM),yes)
+	QTEST_QEMU_BINARY=$(QEMU) VMI_ACCEL=kvm VMI_BENCH=1 \
+		VMI_GUEST_DIR=$(GUEST) $(QBUILD)/tests/qtest/vmi-test --tap \
+		-p /x86_64/vmi/bench/storm | grep BENCH
+else
+	scripts/mknested $(NESTED) $(GUEST) $(QBUILD)
+	NESTED_APPEND=vmi.bench tests/nested/run $(QEMU) $(NESTED) \
+		/x86_64/vmi/bench/storm | grep BENCH
+endif
 
 demo: all guest
 	$(PYTHON) scripts/vmi-demo --qemu $(QEMU) --guest $(GUEST)

@@ -1,15 +1,18 @@
 /*
- * kvm-vmi qtest: boot a real Linux guest under TCG, run a ground-truth
- * program in it and check that the VMI_SYSCALL events match what the
- * program says it did.
+ * kvm-vmi qtest: boot a real Linux guest, run a ground-truth program in
+ * it and check that the VMI_SYSCALL events match what the program says it
+ * did.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * Needs VMI_GUEST_DIR (vmlinuz, initramfs.cpio, profile.json: see
- * scripts/mkguest); skipped without it.
+ * scripts/mkguest); skipped without it.  VMI_ACCEL=kvm runs the same
+ * tests under KVM (make check-kvm), where they also check that KVM is in
+ * use, not a silent fallback.
  */
 
 #include "qemu/osdep.h"
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include "libqtest.h"
@@ -22,6 +25,7 @@
 #define BOOT_TIMEOUT_S  120
 #define CMD_TIMEOUT_S   120
 #define STORM_CALLS     10000
+#define SMP_STORM_CALLS 3000
 
 typedef struct Guest {
     QTestState *qts;
@@ -32,6 +36,10 @@ typedef struct Guest {
     GString *serial;        /* everything the guest printed so far */
     GPtrArray *events;      /* VMI_SYSCALL data dicts, in arrival order */
 } Guest;
+
+typedef enum GuestFlags {
+    GUEST_REBOOTS = 1,      /* a guest reboot resets instead of exiting */
+} GuestFlags;
 
 typedef struct TruthCall {
     char *name;
@@ -53,6 +61,16 @@ typedef struct Truth {
 static const char *guest_dir(void)
 {
     return g_getenv("VMI_GUEST_DIR");
+}
+
+static bool under_kvm(void)
+{
+    return !g_strcmp0(g_getenv("VMI_ACCEL"), "kvm");
+}
+
+static const char *expected_mechanism(void)
+{
+    return under_kvm() ? "kvm-hwbp" : "tcg";
 }
 
 static char *guest_file(const char *name)
@@ -77,7 +95,8 @@ static bool collect_event(QTestState *s, const char *name, QDict *event,
     return true;
 }
 
-static void guest_start(Guest *g, const char *append, const char *extra)
+static void guest_start_flags(Guest *g, const char *append,
+                              const char *extra, GuestFlags flags)
 {
     g_autofree char *kernel = guest_file("vmlinuz");
     g_autofree char *initrd = guest_file("initramfs.cpio");
@@ -98,17 +117,25 @@ static void guest_start(Guest *g, const char *append, const char *extra)
                          sizeof(addr)), ==, 0);
     g_assert_cmpint(listen(g->listen_fd, 1), ==, 0);
 
-    g->qts = qtest_initf("-accel tcg -M pc -cpu max -m 512M -nodefaults "
-                         "-no-reboot -kernel %s -initrd %s "
+    /* -accel qtest follows: a KVM that fails falls back to no CPU at all */
+    g->qts = qtest_initf("-accel %s -M pc -cpu max -m 512M -nodefaults "
+                         "%s -kernel %s -initrd %s "
                          "-append 'console=ttyS0 quiet panic=-1 %s' "
                          "-chardev socket,id=ser0,path=%s "
                          "-serial chardev:ser0 %s",
+                         under_kvm() ? "kvm" : "tcg",
+                         flags & GUEST_REBOOTS ? "" : "-no-reboot",
                          kernel, initrd, append, g->serial_path,
                          extra ? extra : "");
     qtest_qmp_set_event_callback(g->qts, collect_event, g);
     g->serial_fd = accept(g->listen_fd, NULL, NULL);
     g_assert_cmpint(g->serial_fd, >=, 0);
     g_unix_set_fd_nonblocking(g->serial_fd, true, NULL);
+}
+
+static void guest_start(Guest *g, const char *append, const char *extra)
+{
+    guest_start_flags(g, append, extra, 0);
 }
 
 static void guest_stop(Guest *g)
@@ -206,6 +233,21 @@ static char *qmp_error(Guest *g, const char *fmt, ...)
     desc = g_strdup(qdict_get_str(qdict_get_qdict(resp, "error"), "desc"));
     qobject_unref(resp);
     return desc;
+}
+
+/* The accelerator asked for is the one running, and vmi uses it. */
+static void check_accel(Guest *g)
+{
+    QDict *kvm = qmp_ok(g, "{'execute': 'query-kvm'}");
+    QDict *info = qmp_ok(g, "{'execute': 'query-vmi'}");
+
+    g_assert_cmpint(qdict_get_bool(kvm, "enabled"), ==, under_kvm());
+    if (qdict_get_bool(info, "enabled")) {
+        g_assert_cmpstr(qdict_get_str(info, "mechanism"), ==,
+                        expected_mechanism());
+    }
+    qobject_unref(kvm);
+    qobject_unref(info);
 }
 
 static void truth_call_free(TruthCall *c)
@@ -476,16 +518,12 @@ static void run_truth(Guest *g)
     truth_free(&t);
 }
 
-/* A burst of 10,000 system calls: every one arrives, paired. */
-static void check_storm(Guest *g)
+/* vmi-storm's @calls getppid calls as @pid: every one arrives, paired. */
+static void check_storm_pid(Guest *g, long pid, guint calls)
 {
-    g_autofree char *out = guest_run(g, "vmi-storm " G_STRINGIFY(STORM_CALLS));
-    const char *line = strstr(out, "STORM ");
-    g_autoptr(GPtrArray) evs = NULL;
+    g_autoptr(GPtrArray) evs = events_of(g, pid);
     guint enters = 0, exits = 0;
 
-    g_assert_nonnull(line);
-    evs = events_of(g, field_long(line, "pid"));
     for (guint i = 0; i < evs->len; i++) {
         QDict *ev = g_ptr_array_index(evs, i);
 
@@ -503,8 +541,47 @@ static void check_storm(Guest *g)
             exits++;
         }
     }
-    g_assert_cmpuint(enters, ==, STORM_CALLS);
-    g_assert_cmpuint(exits, ==, STORM_CALLS);
+    g_assert_cmpuint(enters, ==, calls);
+    g_assert_cmpuint(exits, ==, calls);
+}
+
+/* A burst of 10,000 system calls. */
+static void check_storm(Guest *g)
+{
+    g_autofree char *out = guest_run(g, "vmi-storm " G_STRINGIFY(STORM_CALLS));
+    const char *line = strstr(out, "STORM ");
+
+    g_assert_nonnull(line);
+    check_storm_pid(g, field_long(line, "pid"), STORM_CALLS);
+}
+
+/*
+ * Under KVM every trapped call is a debug exit, and the exits cost no
+ * ioctl but the one KVM_GET_MSRS per vCPU and boot (synced registers).
+ */
+static void check_kvm_counters(Guest *g)
+{
+    QDict *info = qmp_ok(g, "{'execute': 'query-vmi'}");
+    QListEntry *e;
+
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(info, "vcpus"), e) {
+        QDict *v = qobject_to(QDict, e->value);
+
+        if (!under_kvm()) {
+            g_assert_false(qdict_haskey(v, "debug-exits"));
+            g_assert_false(qdict_haskey(v, "ioctls"));
+            continue;
+        }
+        g_test_message("vCPU %" PRId64 ": %" PRId64 " trapped, %" PRId64
+                       " debug exits, %" PRId64 " ioctls",
+                       qdict_get_int(v, "vcpu"), qdict_get_int(v, "trapped"),
+                       qdict_get_int(v, "debug-exits"),
+                       qdict_get_int(v, "ioctls"));
+        g_assert_cmpint(qdict_get_int(v, "debug-exits"), >=,
+                        qdict_get_int(v, "trapped"));
+        g_assert_cmpint(qdict_get_int(v, "ioctls"), <=, 2);
+    }
+    qobject_unref(info);
 }
 
 static void check_no_drops(Guest *g)
@@ -529,10 +606,12 @@ static void test_cmdline(void)
 
     guest_start(&g, "pti=off", extra);
     serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    check_accel(&g);
     info = qmp_ok(&g, "{'execute': 'query-vmi'}");
     g_assert_true(qdict_get_bool(info, "enabled"));
     g_assert_cmpstr(qdict_get_str(info, "state"), ==, "tracing");
-    g_assert_cmpstr(qdict_get_str(info, "mechanism"), ==, "tcg");
+    g_assert_cmpstr(qdict_get_str(info, "mechanism"), ==,
+                    expected_mechanism());
     g_assert_true(g_str_has_prefix(qdict_get_str(info, "kernel"),
                                    "Linux version "));
     qobject_unref(info);
@@ -548,9 +627,12 @@ static void test_cmdline(void)
     }
     g_assert_true(init_seen);
 
-    /* -cpu max: the guest uses 5-level paging, which the walker follows */
-    out = guest_run(&g, "grep -c -w la57 /proc/cpuinfo");
-    g_assert_true(g_str_has_prefix(out, "1\r") || g_str_has_prefix(out, "1\n"));
+    /* -cpu max: under TCG the guest uses 5-level paging */
+    if (!under_kvm()) {
+        out = guest_run(&g, "grep -c -w la57 /proc/cpuinfo");
+        g_assert_true(g_str_has_prefix(out, "1\r") ||
+                      g_str_has_prefix(out, "1\n"));
+    }
 
     run_truth(&g);
     check_no_drops(&g);
@@ -573,6 +655,7 @@ static void test_pti(void)
     /* and 4-level paging this time */
     guest_start(&g, "pti=on", extra);
     serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    check_accel(&g);
     /* the kernel says whether it isolates: cpuinfo lists the "pti" flag */
     out = guest_run(&g, "grep -c -w pti /proc/cpuinfo; "
                     "grep -c -w la57 /proc/cpuinfo");
@@ -613,6 +696,7 @@ static void test_qmp(void)
 
     guest_start(&g, "pti=off", NULL);
     serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    check_accel(&g);
 
     info = qmp_ok(&g, "{'execute': 'query-vmi'}");
     g_assert_false(qdict_get_bool(info, "enabled"));
@@ -661,7 +745,8 @@ static void test_qmp(void)
     g_assert_nonnull(strstr(err, "already enabled"));
     info = qmp_ok(&g, "{'execute': 'query-vmi'}");
     g_assert_cmpstr(qdict_get_str(info, "state"), ==, "tracing");
-    g_assert_cmpstr(qdict_get_str(info, "mechanism"), ==, "tcg");
+    g_assert_cmpstr(qdict_get_str(info, "mechanism"), ==,
+                    expected_mechanism());
     g_assert_cmpstr(qdict_get_str(info, "profile"), ==, profile);
     g_assert_true(g_str_has_prefix(qdict_get_str(info, "kaslr-slide"), "0x"));
     g_assert_cmpint(qdict_get_int(info, "syscalls"), >, 300);
@@ -670,6 +755,7 @@ static void test_qmp(void)
     run_truth(&g);
     check_storm(&g);
     check_no_drops(&g);
+    check_kvm_counters(&g);
 
     /* after vmi-disable the same program produces no event */
     qobject_unref(qmp_ok(&g, "{'execute': 'vmi-disable'}"));
@@ -684,6 +770,340 @@ static void test_qmp(void)
     unlink(bad_json);
     unlink(other_kernel);
     unlink(no_sym);
+    guest_stop(&g);
+}
+
+static char *query_slide(Guest *g)
+{
+    QDict *info = qmp_ok(g, "{'execute': 'query-vmi'}");
+    char *slide;
+
+    g_assert_cmpstr(qdict_get_str(info, "state"), ==, "tracing");
+    slide = g_strdup(qdict_get_str(info, "kaslr-slide"));
+    qobject_unref(info);
+    return slide;
+}
+
+/*
+ * The guest reboots into a newly randomised kernel: the new kernel is
+ * identified (under KVM its write of MSR_LSTAR moves the breakpoints)
+ * and traced like the first one.
+ */
+static void test_reboot(void)
+{
+    g_autofree char *profile = guest_file("profile.json");
+    g_autofree char *extra = g_strdup_printf("-vmi profile=%s,syscalls=on",
+                                             profile);
+    g_autofree char *before = NULL, *after = NULL;
+    const char *cmd = "reboot -f\n";
+    size_t from;
+    Guest g;
+
+    guest_start_flags(&g, "pti=off", extra, GUEST_REBOOTS);
+    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    check_accel(&g);
+    run_truth(&g);
+    before = query_slide(&g);
+
+    from = g.serial->len;
+    g_assert_cmpint(write(g.serial_fd, cmd, strlen(cmd)), ==, strlen(cmd));
+    serial_wait(&g, from, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    /* pids start again: forget what the first boot did */
+    qobject_unref(qmp_ok(&g, "{'execute': 'query-vmi'}"));
+    g_ptr_array_set_size(g.events, 0);
+    after = query_slide(&g);
+    g_test_message("KASLR slide %s before the reboot, %s after", before,
+                   after);
+
+    run_truth(&g);
+    check_no_drops(&g);
+    guest_stop(&g);
+}
+
+/* Two vCPUs, a storm pinned on each, and the ground truth. */
+static void test_smp(void)
+{
+    g_autofree char *profile = guest_file("profile.json");
+    g_autofree char *extra = g_strdup_printf("-smp 2 "
+                                             "-vmi profile=%s,syscalls=on",
+                                             profile);
+    g_autofree char *out = NULL;
+    const char *line;
+    long pids[2];
+    QDict *info;
+    QList *vcpus;
+    QListEntry *e;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    check_accel(&g);
+    out = guest_run(&g, "taskset -c 0 vmi-storm " G_STRINGIFY(SMP_STORM_CALLS)
+                    " & taskset -c 1 vmi-storm " G_STRINGIFY(SMP_STORM_CALLS)
+                    " & wait");
+    line = out;
+    for (int i = 0; i < 2; i++) {
+        line = strstr(line, "STORM ");
+        g_assert_nonnull(line);
+        pids[i] = field_long(line, "pid");
+        line++;
+    }
+    g_assert_cmpint(pids[0], !=, pids[1]);
+    for (int i = 0; i < 2; i++) {
+        check_storm_pid(&g, pids[i], SMP_STORM_CALLS);
+    }
+    run_truth(&g);
+
+    info = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    vcpus = qdict_get_qlist(info, "vcpus");
+    g_assert_cmpuint(qlist_size(vcpus), ==, 2);
+    QLIST_FOREACH_ENTRY(vcpus, e) {
+        QDict *v = qobject_to(QDict, e->value);
+
+        g_assert_cmpint(qdict_get_int(v, "trapped"), >=, SMP_STORM_CALLS);
+    }
+    qobject_unref(info);
+    check_no_drops(&g);
+    check_kvm_counters(&g);
+    guest_stop(&g);
+}
+
+/* A minimal GDB remote protocol client, enough to drive QEMU's gdbstub. */
+
+static bool fd_wait(int fd, int timeout_s)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+
+    return poll(&p, 1, timeout_s * 1000) == 1;
+}
+
+static char gdb_getc(int fd, int timeout_s)
+{
+    char c;
+
+    if (!fd_wait(fd, timeout_s)) {
+        g_error("gdbstub: no reply within %d s", timeout_s);
+    }
+    g_assert_cmpint(read(fd, &c, 1), ==, 1);
+    return c;
+}
+
+static void gdb_send(int fd, const char *payload)
+{
+    g_autofree char *pkt = NULL;
+    unsigned sum = 0;
+
+    for (const char *p = payload; *p; p++) {
+        sum += (unsigned char)*p;
+    }
+    pkt = g_strdup_printf("$%s#%02x", payload, sum & 0xff);
+    g_assert_cmpint(write(fd, pkt, strlen(pkt)), ==, strlen(pkt));
+    g_assert_cmpint(gdb_getc(fd, 10), ==, '+');
+}
+
+static char *gdb_recv(int fd, int timeout_s)
+{
+    GString *payload = g_string_new("");
+    char c;
+
+    while (gdb_getc(fd, timeout_s) != '$') {
+        /* acks and notifications before the packet */
+    }
+    while ((c = gdb_getc(fd, 10)) != '#') {
+        g_string_append_c(payload, c);
+    }
+    gdb_getc(fd, 10);
+    gdb_getc(fd, 10);
+    g_assert_cmpint(write(fd, "+", 1), ==, 1);
+    return g_string_free(payload, false);
+}
+
+static char *gdb_cmd(int fd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static char *gdb_cmd(int fd, const char *fmt, ...)
+{
+    g_autofree char *payload = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    payload = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    gdb_send(fd, payload);
+    return gdb_recv(fd, 30);
+}
+
+static uint64_t gdb_rip(int fd)
+{
+    g_autofree char *regs = gdb_cmd(fd, "g");
+    uint64_t rip = 0;
+
+    /* 16 general registers of 8 bytes, then rip; little-endian hex */
+    g_assert_cmpuint(strlen(regs), >=, 17 * 16);
+    for (int i = 7; i >= 0; i--) {
+        char byte[3] = { regs[16 * 16 + i * 2], regs[16 * 16 + i * 2 + 1] };
+
+        rip = rip << 8 | strtoul(byte, NULL, 16);
+    }
+    return rip;
+}
+
+/*
+ * gdb attaches while vmi traces, stops the guest on a hardware breakpoint
+ * of its own and detaches: neither wipes the other's breakpoints.
+ */
+static void test_gdbstub(void)
+{
+    g_autofree char *profile = guest_file("profile.json");
+    g_autofree char *dir = g_dir_make_tmp("vmi-gdb-XXXXXX", NULL);
+    g_autofree char *sock = g_build_filename(dir, "gdb.sock", NULL);
+    g_autofree char *extra = g_strdup_printf("-gdb unix:%s,server=on,wait=off "
+                                             "-vmi profile=%s,syscalls=on",
+                                             sock, profile);
+    g_autofree char *out = NULL, *reply = NULL;
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    const char *cmd = "vmi-storm 3\n";
+    QDict *last = NULL;
+    uint64_t target;
+    size_t from;
+    int fd;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    check_accel(&g);
+
+    /* where getppid is, as the guest itself says */
+    out = guest_run(&g, "grep ' __x64_sys_getppid$' /proc/kallsyms");
+    target = g_ascii_strtoull(out, NULL, 16);
+    g_assert_cmphex(target, >=, 0xffffffff80000000ull);
+
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    g_strlcpy(addr.sun_path, sock, sizeof(addr.sun_path));
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), ==,
+                    0);
+    g_free(gdb_cmd(fd, "?"));
+    reply = gdb_cmd(fd, "Z1,%" PRIx64 ",1", target);
+    g_assert_cmpstr(reply, ==, "OK");
+    g_free(reply);
+    reply = gdb_cmd(fd, "Z1,%" PRIx64 ",1", target + 1);
+    if (under_kvm()) {
+        /* vmi holds debug registers 1-3; gdb keeps DR0 */
+        g_assert_cmpint(reply[0], ==, 'E');
+    } else {
+        g_assert_cmpstr(reply, ==, "OK");
+        g_free(reply);
+        reply = gdb_cmd(fd, "z1,%" PRIx64 ",1", target + 1);
+        g_assert_cmpstr(reply, ==, "OK");
+    }
+    g_free(reply);
+
+    /* the guest stops in getppid, which vmi saw it enter */
+    from = g.serial->len;
+    g_assert_cmpint(write(g.serial_fd, cmd, strlen(cmd)), ==, strlen(cmd));
+    gdb_send(fd, "c");
+    reply = gdb_recv(fd, CMD_TIMEOUT_S);
+    g_assert_true(reply[0] == 'T' || reply[0] == 'S');
+    g_assert_cmphex(gdb_rip(fd), ==, target);
+    /* the guest is stopped: its last event is that entry, whoever made it */
+    for (int tries = 0; tries < 50; tries++) {
+        qobject_unref(qmp_ok(&g, "{'execute': 'query-vmi'}"));
+        last = g.events->len ? g_ptr_array_index(g.events, g.events->len - 1)
+                             : NULL;
+        if (last && ev_is(last, "enter", "getppid")) {
+            break;
+        }
+        g_usleep(100 * 1000);
+    }
+    g_assert_nonnull(last);
+    g_assert_true(ev_is(last, "enter", "getppid"));
+    g_free(reply);
+
+    reply = gdb_cmd(fd, "z1,%" PRIx64 ",1", target);
+    g_assert_cmpstr(reply, ==, "OK");
+    g_free(reply);
+    reply = gdb_cmd(fd, "D");
+    g_assert_cmpstr(reply, ==, "OK");
+    close(fd);
+
+    /* the rest of the storm, then everything else, still traced */
+    serial_wait(&g, from, "VMI_CMD_DONE", CMD_TIMEOUT_S);
+    check_storm_pid(&g, field_long(strstr(g.serial->str + from, "STORM "),
+                                   "pid"), 3);
+    run_truth(&g);
+    check_no_drops(&g);
+    guest_stop(&g);
+    unlink(sock);
+    rmdir(dir);
+}
+
+/* Not a test (make bench-kvm): what tracing costs the guest. */
+
+#define BENCH_CALLS     20000
+#define BENCH_ROUNDS    3
+
+static double storm_ns(Guest *g)
+{
+    g_autofree char *out = guest_run(g, "vmi-storm " G_STRINGIFY(BENCH_CALLS));
+    const char *line = strstr(out, "STORM ");
+    g_autofree char *ns = NULL;
+
+    g_assert_nonnull(line);
+    ns = field(line, "ns_per_call");
+    g_assert_nonnull(ns);
+    return g_ascii_strtod(ns, NULL);
+}
+
+static int64_t sum_vcpus(Guest *g, const char *key)
+{
+    QDict *info = qmp_ok(g, "{'execute': 'query-vmi'}");
+    QListEntry *e;
+    int64_t sum = 0;
+
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(info, "vcpus"), e) {
+        sum += qdict_get_try_int(qobject_to(QDict, e->value), key, 0);
+    }
+    qobject_unref(info);
+    return sum;
+}
+
+static int cmp_double(gconstpointer a, gconstpointer b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void bench_storm(void)
+{
+    g_autofree char *profile = guest_file("profile.json");
+    g_autofree char *extra = g_strdup_printf("-vmi profile=%s", profile);
+    double off[BENCH_ROUNDS], on[BENCH_ROUNDS];
+    int64_t exits = 0, trapped = 0;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    check_accel(&g);
+    for (int r = 0; r < BENCH_ROUNDS; r++) {
+        off[r] = storm_ns(&g);
+        qobject_unref(qmp_ok(&g, "{'execute': 'vmi-enable'}"));
+        on[r] = storm_ns(&g);
+        exits += sum_vcpus(&g, "debug-exits");
+        trapped += sum_vcpus(&g, "trapped");
+        qobject_unref(qmp_ok(&g, "{'execute': 'vmi-disable'}"));
+        g_ptr_array_set_size(g.events, 0);
+    }
+    qsort(off, BENCH_ROUNDS, sizeof(double), cmp_double);
+    qsort(on, BENCH_ROUNDS, sizeof(double), cmp_double);
+    g_test_message("BENCH accel=%s getppid x %d, %d rounds: ns/call off "
+                   "min/median/max %.0f/%.0f/%.0f, traced %.0f/%.0f/%.0f, "
+                   "ratio %.1fx; %.2f debug exits and %.2f events per call",
+                   under_kvm() ? "kvm" : "tcg", BENCH_CALLS, BENCH_ROUNDS,
+                   off[0], off[BENCH_ROUNDS / 2], off[BENCH_ROUNDS - 1],
+                   on[0], on[BENCH_ROUNDS / 2], on[BENCH_ROUNDS - 1],
+                   on[BENCH_ROUNDS / 2] / off[BENCH_ROUNDS / 2],
+                   (double)exits / BENCH_CALLS / BENCH_ROUNDS,
+                   (double)trapped / BENCH_CALLS / BENCH_ROUNDS);
     guest_stop(&g);
 }
 
@@ -728,5 +1148,11 @@ int main(int argc, char **argv)
     qtest_add_func("/vmi/syscalls/qmp", test_qmp);
     qtest_add_func("/vmi/syscalls/cmdline", test_cmdline);
     qtest_add_func("/vmi/syscalls/pti", test_pti);
+    qtest_add_func("/vmi/syscalls/reboot", test_reboot);
+    qtest_add_func("/vmi/syscalls/smp", test_smp);
+    qtest_add_func("/vmi/gdbstub", test_gdbstub);
+    if (g_getenv("VMI_BENCH")) {
+        qtest_add_func("/vmi/bench/storm", bench_storm);
+    }
     return g_test_run();
 }

@@ -22,3 +22,9 @@ bool vmi_kvm_arm(const VmiKernel *k, Error **errp)
 void vmi_kvm_stop(void)
 {
 }
+
+bool vmi_kvm_vcpu_stats(unsigned index, uint64_t *debug_exits,
+                        uint64_t *ioctls)
+{
+    return false;
+}

@@ -53,6 +53,8 @@ enum {
 typedef struct VmiKvmCpu {
     uint64_t kernel_gs_base;    /* 0: not read since the kernel (re)booted */
     unsigned generation;
+    uint64_t debug_exits;       /* written by the vCPU's thread only */
+    uint64_t ioctls;
 } VmiKvmCpu;
 
 static struct {
@@ -126,6 +128,21 @@ static void update_all_cpus(bool wait)
     }
 }
 
+static VmiKvmCpu *kvm_cpu(CPUState *cs)
+{
+    return cs->cpu_index < vk.nr_cpus ? &vk.cpus[cs->cpu_index] : NULL;
+}
+
+static void count(CPUState *cs, unsigned exits, unsigned ioctls)
+{
+    VmiKvmCpu *c = kvm_cpu(cs);
+
+    if (c) {
+        qatomic_set(&c->debug_exits, c->debug_exits + exits);
+        qatomic_set(&c->ioctls, c->ioctls + ioctls);
+    }
+}
+
 static bool get_msr(CPUState *cs, uint32_t index, uint64_t *value)
 {
     struct {
@@ -179,14 +196,14 @@ static void regs_from_kvm(const struct kvm_regs *regs,
  */
 static uint64_t kernel_gs_base(CPUState *cs)
 {
-    VmiKvmCpu *c = cs->cpu_index < vk.nr_cpus ? &vk.cpus[cs->cpu_index]
-                                               : NULL;
+    VmiKvmCpu *c = kvm_cpu(cs);
     unsigned gen = qatomic_read(&vk.generation);
     uint64_t base = 0;
 
     if (c && c->generation == gen && c->kernel_gs_base) {
         return c->kernel_gs_base;
     }
+    count(cs, 0, 1);
     if (!get_msr(cs, MSR_KERNELGSBASE, &base)) {
         return 0;
     }
@@ -246,6 +263,7 @@ bool vmi_kvm_handle_debug(CPUState *cs, struct kvm_debug_exit_arch *arch)
         regs = &run->s.regs.regs;
         sregs = &run->s.regs.sregs;
     } else {
+        count(cs, 0, 2);
         if (kvm_vcpu_ioctl(cs, KVM_GET_REGS, &regs_buf) ||
             kvm_vcpu_ioctl(cs, KVM_GET_SREGS, &sregs_buf)) {
             error_report("vmi: cannot read the registers of vCPU %d",
@@ -256,6 +274,7 @@ bool vmi_kvm_handle_debug(CPUState *cs, struct kvm_debug_exit_arch *arch)
         sregs = &sregs_buf;
     }
 
+    count(cs, 1, 0);
     trap(cs, ctz32(hits), arch->pc, regs, sregs);
 
     /* resume over the breakpoint: RF suppresses it for one instruction */
@@ -263,9 +282,12 @@ bool vmi_kvm_handle_debug(CPUState *cs, struct kvm_debug_exit_arch *arch)
     if (regs == &run->s.regs.regs && !others) {
         /* applied by the next KVM_RUN, which comes before anything else */
         run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-    } else if (kvm_vcpu_ioctl(cs, KVM_SET_REGS, regs)) {
-        error_report("vmi: cannot resume vCPU %d past its breakpoint",
-                     cs->cpu_index);
+    } else {
+        count(cs, 0, 1);
+        if (kvm_vcpu_ioctl(cs, KVM_SET_REGS, regs)) {
+            error_report("vmi: cannot resume vCPU %d past its breakpoint",
+                         cs->cpu_index);
+        }
     }
     if (others) {
         /* the gdbstub's breakpoint or single step: let it see the rest */
@@ -340,6 +362,10 @@ bool vmi_kvm_start(Error **errp)
         vk.nr_cpus = ms->smp.max_cpus;
         vk.cpus = g_new0(VmiKvmCpu, vk.nr_cpus);
     }
+    for (unsigned i = 0; i < vk.nr_cpus; i++) {
+        qatomic_set(&vk.cpus[i].debug_exits, 0);
+        qatomic_set(&vk.cpus[i].ioctls, 0);
+    }
     qatomic_inc(&vk.generation);
     qatomic_set(&vk.reserved, true);
     return true;
@@ -365,6 +391,17 @@ bool vmi_kvm_arm(const VmiKernel *k, Error **errp)
     qatomic_set(&vk.armed, k != NULL);
     update_all_cpus(false);
     return ok;
+}
+
+bool vmi_kvm_vcpu_stats(unsigned index, uint64_t *debug_exits,
+                        uint64_t *ioctls)
+{
+    if (index >= vk.nr_cpus) {
+        return false;
+    }
+    *debug_exits = qatomic_read(&vk.cpus[index].debug_exits);
+    *ioctls = qatomic_read(&vk.cpus[index].ioctls);
+    return true;
 }
 
 void vmi_kvm_stop(void)

@@ -764,6 +764,15 @@ VmiInfo *qmp_query_vmi(Error **errp)
         v->vcpu = i;
         v->trapped = qatomic_read(&vmi.rings[i].trapped);
         v->dropped = qatomic_read(&vmi.rings[i].dropped);
+        if (s && s->mechanism == VMI_MECHANISM_KVM_HWBP) {
+            uint64_t exits, ioctls;
+
+            if (vmi_kvm_vcpu_stats(i, &exits, &ioctls)) {
+                v->has_debug_exits = v->has_ioctls = true;
+                v->debug_exits = exits;
+                v->ioctls = ioctls;
+            }
+        }
         info->dropped += v->dropped;
         QAPI_LIST_APPEND(tail, v);
     }
