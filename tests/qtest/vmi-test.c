@@ -940,9 +940,10 @@ static uint64_t gdb_rip(int fd)
     /* 16 general registers of 8 bytes, then rip; little-endian hex */
     g_assert_cmpuint(strlen(regs), >=, 17 * 16);
     for (int i = 7; i >= 0; i--) {
-        char byte[3] = { regs[16 * 16 + i * 2], regs[16 * 16 + i * 2 + 1] };
+        const char *byte = regs + 16 * 16 + i * 2;
 
-        rip = rip << 8 | strtoul(byte, NULL, 16);
+        rip = rip << 8 | g_ascii_xdigit_value(byte[0]) << 4 |
+              g_ascii_xdigit_value(byte[1]);
     }
     return rip;
 }

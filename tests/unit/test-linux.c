@@ -17,6 +17,8 @@
 #define SYS_GETPPID     UINT64_C(0xffffffff81300200)
 #define SYS_EXECVE      UINT64_C(0xffffffff81300300)
 #define CURRENT_TASK    UINT64_C(0x1fb80)
+#define SYSRETQ_END     UINT64_C(0xffffffff81c0022a)
+#define IRET_PATH       UINT64_C(0xffffffff81c01150)
 #define GS_BASE         UINT64_C(0xffff88807fc00000)
 #define TASK            UINT64_C(0xffff888003a00000)
 #define USER            UINT64_C(0x7ffd00000000)
@@ -35,7 +37,9 @@ static VmiLinux *make_linux(const char *banner)
     g_autofree char *json = g_strdup_printf(
         "{\"user_types\": {\"task_struct\": {\"size\": 9792, \"fields\": {"
         "  \"pid\": {\"offset\": 2416}, \"tgid\": {\"offset\": 2420},"
-        "  \"comm\": {\"offset\": 2976}}}},"
+        "  \"comm\": {\"offset\": 2976}}},"
+        "  \"pt_regs\": {\"size\": 168, \"fields\": {"
+        "  \"ax\": {\"offset\": 80}}}},"
         " \"symbols\": {"
         "  \"entry_SYSCALL_64\": {\"address\": %" PRIu64 "},"
         "  \"sys_call_table\": {\"address\": %" PRIu64 "},"
@@ -43,11 +47,15 @@ static VmiLinux *make_linux(const char *banner)
         "                     \"constant_data\": \"%s\"},"
         "  \"current_task\": {\"address\": %" PRIu64 "},"
         "  \"pti_init\": {\"address\": 1},"
+        "  \"entry_SYSRETQ_end\": {\"address\": %" PRIu64 "},"
+        "  \"swapgs_restore_regs_and_return_to_usermode\": "
+        "      {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_read\": {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_openat\": {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_getppid\": {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_execve\": {\"address\": %" PRIu64 "}}}",
-        ENTRY, TABLE, BANNER, b64, CURRENT_TASK, SYS_READ, SYS_OPENAT,
+        ENTRY, TABLE, BANNER, b64, CURRENT_TASK, SYSRETQ_END, IRET_PATH,
+        SYS_READ, SYS_OPENAT,
         SYS_GETPPID, SYS_EXECVE);
     char *err = NULL;
     VmiProfile *p = vmi_profile_parse("test.json", json, strlen(json), &err);
@@ -121,6 +129,42 @@ static void test_identify(void)
     err = NULL;
     g_assert_null(vmi_linux_identify(f.l, &m, 0, &err));
     g_free(err);
+    fixture_free(&f);
+}
+
+/* The return sites KVM breakpoints need, found and checked. */
+static void test_return_sites(void)
+{
+    static const uint8_t sysretq[] = { 0x48, 0x0f, 0x07 };
+    uint64_t pa;
+    Fixture f;
+    VmiKernel *k;
+    char *err = NULL;
+    VmiMem m;
+
+    fixture_init(&f, BANNER_TEXT "\n");
+    gm_mem(f.g, &m);
+    g_assert_cmpuint(f.l->pt_regs_ax, ==, 80);
+
+    /* the text page is unmapped: no SYSRETQ can be verified there */
+    k = vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err);
+    g_assert_nonnull(k);
+    g_assert_cmphex(k->sysretq, ==, 0);
+    g_assert_cmphex(k->return_via_iret, ==, IRET_PATH + SLIDE);
+    vmi_kernel_free(k);
+
+    /* something else than SYSRETQ before the label */
+    pa = gm_map_new(f.g, (SYSRETQ_END + SLIDE) & ~4095ULL, 4096);
+    memcpy(f.g->ram + pa + ((SYSRETQ_END - 3) & 4095), "\x0f\x01\xf8", 3);
+    k = vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err);
+    g_assert_cmphex(k->sysretq, ==, 0);
+    vmi_kernel_free(k);
+
+    memcpy(f.g->ram + pa + ((SYSRETQ_END - 3) & 4095), sysretq, 3);
+    k = vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err);
+    g_assert_null(err);
+    g_assert_cmphex(k->sysretq, ==, SYSRETQ_END - 3 + SLIDE);
+    vmi_kernel_free(k);
     fixture_free(&f);
 }
 
@@ -270,6 +314,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vmi/linux/identify", test_identify);
+    g_test_add_func("/vmi/linux/return-sites", test_return_sites);
     g_test_add_func("/vmi/linux/banner-mismatch", test_banner_mismatch);
     g_test_add_func("/vmi/linux/current-task", test_current);
     g_test_add_func("/vmi/linux/decode", test_decode);
