@@ -120,12 +120,15 @@ static void guest_start_flags(Guest *g, const char *append,
     /* -accel qtest follows: a KVM that fails falls back to no CPU at all */
     g->qts = qtest_initf("-accel %s -M pc -cpu max -m 512M -nodefaults "
                          "%s -kernel %s -initrd %s "
-                         "-append 'console=ttyS0 quiet panic=-1 %s' "
+                         "-append 'console=ttyS0 %s panic=-1 %s' "
                          "-chardev socket,id=ser0,path=%s "
                          "-serial chardev:ser0 %s",
                          under_kvm() ? "kvm" : "tcg",
                          flags & GUEST_REBOOTS ? "" : "-no-reboot",
-                         kernel, initrd, append, g->serial_path,
+                         kernel, initrd,
+                         /* the kernel's messages help when a boot hangs */
+                         g_getenv("VMI_GUEST_VERBOSE") ? "" : "quiet",
+                         append, g->serial_path,
                          extra ? extra : "");
     qtest_qmp_set_event_callback(g->qts, collect_event, g);
     g->serial_fd = accept(g->listen_fd, NULL, NULL);
@@ -182,6 +185,15 @@ static void serial_wait(Guest *g, size_t from, const char *needle,
         }
         g_usleep(20 * 1000);
     }
+}
+
+static void guest_wait_ready(Guest *g)
+{
+    gint64 start = g_get_monotonic_time();
+
+    serial_wait(g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    g_test_message("guest ready after %.1f s",
+                   (g_get_monotonic_time() - start) / 1e6);
 }
 
 /* Run @cmd in the guest; return the console output it produced. */
@@ -605,7 +617,7 @@ static void test_cmdline(void)
     bool init_seen = false;
 
     guest_start(&g, "pti=off", extra);
-    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    guest_wait_ready(&g);
     check_accel(&g);
     info = qmp_ok(&g, "{'execute': 'query-vmi'}");
     g_assert_true(qdict_get_bool(info, "enabled"));
@@ -654,7 +666,7 @@ static void test_pti(void)
 
     /* and 4-level paging this time */
     guest_start(&g, "pti=on", extra);
-    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    guest_wait_ready(&g);
     check_accel(&g);
     /* the kernel says whether it isolates: cpuinfo lists the "pti" flag */
     out = guest_run(&g, "grep -c -w pti /proc/cpuinfo; "
@@ -695,7 +707,7 @@ static void test_qmp(void)
     guint before;
 
     guest_start(&g, "pti=off", NULL);
-    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    guest_wait_ready(&g);
     check_accel(&g);
 
     info = qmp_ok(&g, "{'execute': 'query-vmi'}");
@@ -800,7 +812,7 @@ static void test_reboot(void)
     Guest g;
 
     guest_start_flags(&g, "pti=off", extra, GUEST_REBOOTS);
-    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    guest_wait_ready(&g);
     check_accel(&g);
     run_truth(&g);
     before = query_slide(&g);
@@ -836,7 +848,7 @@ static void test_smp(void)
     Guest g;
 
     guest_start(&g, "pti=off", extra);
-    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    guest_wait_ready(&g);
     check_accel(&g);
     out = guest_run(&g, "taskset -c 0 vmi-storm " G_STRINGIFY(SMP_STORM_CALLS)
                     " & taskset -c 1 vmi-storm " G_STRINGIFY(SMP_STORM_CALLS)
@@ -970,7 +982,7 @@ static void test_gdbstub(void)
     Guest g;
 
     guest_start(&g, "pti=off", extra);
-    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    guest_wait_ready(&g);
     check_accel(&g);
 
     /* where getppid is, as the guest itself says */
@@ -1083,7 +1095,7 @@ static void bench_storm(void)
     Guest g;
 
     guest_start(&g, "pti=off", extra);
-    serial_wait(&g, 0, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    guest_wait_ready(&g);
     check_accel(&g);
     for (int r = 0; r < BENCH_ROUNDS; r++) {
         off[r] = storm_ns(&g);
