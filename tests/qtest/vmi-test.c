@@ -520,6 +520,92 @@ static void check_truth(Guest *g, const Truth *t)
                         "exit_group"));
 }
 
+static QDict *ev_param(QDict *ev, const char *name)
+{
+    QList *params = qdict_get_qlist(ev, "params");
+    QListEntry *e;
+
+    g_assert_nonnull(params);
+    QLIST_FOREACH_ENTRY(params, e) {
+        QDict *p = qobject_to(QDict, e->value);
+
+        if (!strcmp(qdict_get_str(p, "name"), name)) {
+            return p;
+        }
+    }
+    g_error("no parameter '%s'", name);
+}
+
+/* One "ARG.KEY=VALUE" of vmi-params against the parameter in @ev. */
+static void check_param(QDict *ev, const char *expect)
+{
+    g_auto(GStrv) kv = g_strsplit(expect, "=", 2);
+    g_auto(GStrv) ak = g_strsplit(kv[0], ".", 2);
+    QDict *p = ev_param(ev, ak[0]);
+    QDict *sa = qdict_get_qdict(p, "sockaddr");
+
+    g_test_message("%s %s: %s", qdict_get_str(ev, "name"), kv[0], kv[1]);
+    if (!strcmp(ak[1], "flags") || !strcmp(ak[1], "error")) {
+        g_assert_cmpstr(qdict_get_try_str(p, ak[1]), ==, kv[1]);
+    } else if (!strcmp(ak[1], "truncated")) {
+        g_assert_true(qdict_get_try_bool(p, "truncated", false));
+    } else if (!strcmp(ak[1], "port")) {
+        g_assert_nonnull(sa);
+        g_assert_cmpint(qdict_get_int(sa, "port"), ==, atoi(kv[1]));
+    } else {
+        g_assert_nonnull(sa);
+        g_assert_cmpstr(qdict_get_try_str(sa, ak[1]), ==, kv[1]);
+    }
+}
+
+/*
+ * vmi-params makes calls whose arguments are flags, socket addresses,
+ * over-long and unreadable strings; its events must show what it printed.
+ */
+static void check_params(Guest *g)
+{
+    g_autofree char *out = guest_run(g, "vmi-params");
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    g_autoptr(GPtrArray) evs = NULL;
+    guint i = 0, checked = 0;
+
+    for (char **l = lines; *l && !evs; l++) {
+        g_strchomp(*l);
+        if (g_str_has_prefix(*l, "PARAMS pid=")) {
+            evs = events_of(g, field_long(*l, "pid"));
+        }
+    }
+    g_assert_nonnull(evs);
+    for (char **l = lines; *l; l++) {
+        g_auto(GStrv) w = NULL;
+        QDict *enter = NULL, *exit = NULL;
+
+        g_strchomp(*l);
+        if (!g_str_has_prefix(*l, "PARAMS call ")) {
+            continue;
+        }
+        w = g_strsplit(*l, " ", -1);
+        for (; i < evs->len && !enter; i++) {
+            if (ev_is(g_ptr_array_index(evs, i), "enter", w[2])) {
+                enter = g_ptr_array_index(evs, i);
+            }
+        }
+        for (; i < evs->len && !exit; i++) {
+            if (ev_is(g_ptr_array_index(evs, i), "exit", w[2])) {
+                exit = g_ptr_array_index(evs, i);
+            }
+        }
+        g_assert_nonnull(enter);
+        g_assert_nonnull(exit);
+        g_assert_cmpint(qdict_get_int(exit, "ret"), ==, field_long(*l, "ret"));
+        for (char **kv = w + 4; *kv; kv++) {
+            check_param(enter, *kv);
+        }
+        checked++;
+    }
+    g_assert_cmpuint(checked, ==, 10);
+}
+
 static void run_truth(Guest *g)
 {
     g_autofree char *out = guest_run(g, "vmi-truth");
@@ -674,6 +760,7 @@ static void test_pti(void)
     g_assert_true(g_str_has_prefix(out, "1\r\n0") ||
                   g_str_has_prefix(out, "1\n0"));
     run_truth(&g);
+    check_params(&g);
     check_no_drops(&g);
     guest_stop(&g);
 }
@@ -762,9 +849,12 @@ static void test_qmp(void)
     g_assert_cmpstr(qdict_get_str(info, "profile"), ==, profile);
     g_assert_true(g_str_has_prefix(qdict_get_str(info, "kaslr-slide"), "0x"));
     g_assert_cmpint(qdict_get_int(info, "syscalls"), >, 300);
+    /* Debian's kernels describe their system calls for ftrace */
+    g_assert_cmpint(qdict_get_int(info, "prototypes"), >, 300);
     qobject_unref(info);
 
     run_truth(&g);
+    check_params(&g);
     check_storm(&g);
     check_no_drops(&g);
     check_kvm_counters(&g);

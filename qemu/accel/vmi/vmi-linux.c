@@ -106,6 +106,12 @@ VmiLinux *vmi_linux_new(VmiProfile *profile, char **err)
     if (!vmi_profile_field(profile, "pt_regs", "ax", &l->pt_regs_ax)) {
         l->pt_regs_ax = 0;
     }
+    l->has_meta =
+        vmi_profile_field(profile, "syscall_metadata", "nb_args",
+                          &l->meta_nb_args) &&
+        vmi_profile_field(profile, "syscall_metadata", "types",
+                          &l->meta_types) &&
+        vmi_profile_field(profile, "syscall_metadata", "args", &l->meta_args);
 
     l->syscall_by_addr = g_hash_table_new(g_int64_hash, g_int64_equal);
     g_hash_table_iter_init(&iter, profile->symbols);
@@ -135,12 +141,37 @@ void vmi_kernel_free(VmiKernel *k)
     }
     g_free(k->banner);
     g_strfreev(k->syscall_names);
+    for (unsigned i = 0; k->protos && i < k->nr_syscalls; i++) {
+        vmi_syscall_proto_clear(&k->protos[i]);
+    }
+    g_free(k->protos);
     g_free(k);
 }
 
 uint64_t vmi_linux_kernel_cr3(const VmiLinux *l, uint64_t cr3)
 {
     return l->pti ? cr3 & ~PTI_USER_BIT : cr3;
+}
+
+/* Each system call's prototype, from the kernel's tracing metadata. */
+static void read_protos(const VmiLinux *l, VmiMem *m, VmiKernel *k)
+{
+    k->protos = g_new0(VmiSyscallProto, k->nr_syscalls);
+    if (!l->has_meta) {
+        return;
+    }
+    for (unsigned nr = 0; nr < k->nr_syscalls; nr++) {
+        g_autofree char *sym = g_strconcat("__syscall_meta__",
+                                           k->syscall_names[nr], NULL);
+        uint64_t meta;
+
+        if (vmi_profile_symbol(l->profile, sym, &meta) &&
+            vmi_syscall_proto_read(m, meta + k->slide, l->meta_nb_args,
+                                   l->meta_types, l->meta_args,
+                                   &k->protos[nr])) {
+            k->nr_protos++;
+        }
+    }
 }
 
 VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
@@ -229,6 +260,7 @@ VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
         vmi_kernel_free(k);
         return NULL;
     }
+    read_protos(l, m, k);
     return k;
 }
 
@@ -270,6 +302,13 @@ bool vmi_linux_current(const VmiLinux *l, VmiMem *m, uint64_t kernel_gs_base,
 const char *vmi_kernel_syscall_name(const VmiKernel *k, uint64_t nr)
 {
     return nr < k->nr_syscalls ? k->syscall_names[nr] : "unknown";
+}
+
+const VmiSyscallProto *vmi_kernel_syscall_proto(const VmiKernel *k,
+                                                uint64_t nr)
+{
+    return nr < k->nr_syscalls && k->protos && k->protos[nr].known ?
+           &k->protos[nr] : NULL;
 }
 
 /*
@@ -366,45 +405,12 @@ static void add_field(VmiDecoded *d, const char *key, char *value)
 
 static char *read_string(VmiMem *m, uint64_t ptr, VmiDecoded *d)
 {
-    g_autofree char *buf = g_malloc(VMI_STRING_MAX + 1);
-    bool truncated;
-    ssize_t len = vmi_read_cstr(m, ptr, buf, VMI_STRING_MAX + 1, &truncated);
-
-    if (len < 0) {
-        d->unreadable = true;
-        return NULL;
-    }
-    d->truncated |= truncated;
-    return g_utf8_make_valid(buf, len);
+    return vmi_user_string(m, ptr, &d->truncated, &d->unreadable);
 }
 
 static char **read_argv(VmiMem *m, uint64_t ptr, VmiDecoded *d)
 {
-    GPtrArray *argv = g_ptr_array_new();
-
-    for (unsigned i = 0; ; i++) {
-        uint64_t p;
-        char *s;
-
-        if (i == VMI_ARGV_MAX) {
-            d->truncated = true;
-            break;
-        }
-        if (!vmi_read_u64(m, ptr + i * 8ULL, &p)) {
-            d->unreadable = true;
-            break;
-        }
-        if (!p) {
-            break;
-        }
-        s = read_string(m, p, d);
-        if (!s) {
-            break;
-        }
-        g_ptr_array_add(argv, s);
-    }
-    g_ptr_array_add(argv, NULL);
-    return (char **)g_ptr_array_free(argv, false);
+    return vmi_user_strings(m, ptr, &d->truncated, &d->unreadable);
 }
 
 void vmi_linux_decode(const char *name, const uint64_t args[6], VmiMem *m,

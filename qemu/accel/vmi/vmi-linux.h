@@ -9,12 +9,11 @@
 
 #include "vmi-mem.h"
 #include "vmi-profile.h"
+#include "vmi-syscall.h"
 
 #define VMI_COMM_LEN            16
 #define VMI_MAX_SYSCALLS        1024
 #define VMI_BANNER_MAX          512
-#define VMI_STRING_MAX          4096
-#define VMI_ARGV_MAX            256
 #define VMI_DECODED_MAX         4
 
 /* What a profile tells us about one kernel build; immutable once made. */
@@ -34,6 +33,9 @@ typedef struct VmiLinux {
     uint64_t return_via_iret;   /* common path back to user by IRET */
     /* offset of ax in struct pt_regs; 0 if unknown */
     uint64_t pt_regs_ax;
+    /* struct syscall_metadata, to read prototypes; has_meta if known */
+    bool has_meta;
+    uint64_t meta_nb_args, meta_types, meta_args;
     GHashTable *syscall_by_addr; /* __x64_sys_* address -> name */
 } VmiLinux;
 
@@ -46,6 +48,8 @@ typedef struct VmiKernel {
     uint64_t sysretq;           /* run-time addresses; 0 when unknown */
     uint64_t return_via_iret;
     char **syscall_names;       /* nr -> name, nr_syscalls entries */
+    VmiSyscallProto *protos;    /* nr -> prototype, nr_syscalls entries */
+    unsigned nr_protos;         /* how many are known */
 } VmiKernel;
 
 typedef struct VmiTask {
@@ -96,6 +100,9 @@ bool vmi_linux_read_task(const VmiLinux *l, VmiMem *m, uint64_t addr,
                          VmiTask *task);
 
 const char *vmi_kernel_syscall_name(const VmiKernel *k, uint64_t nr);
+/* The kernel's prototype of system call @nr, or NULL. */
+const VmiSyscallProto *vmi_kernel_syscall_proto(const VmiKernel *k,
+                                                uint64_t nr);
 
 /* Decode the pointer arguments of system call @name; never fails. */
 void vmi_linux_decode(const char *name, const uint64_t args[6], VmiMem *m,

@@ -49,7 +49,9 @@ typedef struct VmiEvent {
     bool task_known;
     uint64_t args[6];
     int64_t ret;
-    VmiDecoded decoded;
+    VmiDecoded decoded;     /* by our table, for kernels without prototypes */
+    VmiParams params;       /* by the kernel's prototype */
+    bool has_proto;
 } VmiEvent;
 
 /* Single producer (the vCPU's thread), single consumer (the main loop). */
@@ -167,6 +169,7 @@ static void event_free(VmiEvent *ev)
 {
     g_free(ev->name);
     vmi_decoded_clear(&ev->decoded);
+    vmi_params_clear(&ev->params);
     g_free(ev);
 }
 
@@ -407,7 +410,13 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
     ev->args[3] = r->r10;
     ev->args[4] = r->r8;
     ev->args[5] = r->r9;
-    vmi_linux_decode(name, ev->args, &m, &ev->decoded);
+    ev->has_proto = vmi_kernel_syscall_proto(k, nr) != NULL;
+    if (ev->has_proto) {
+        vmi_params_decode(vmi_kernel_syscall_proto(k, nr), name, ev->args, &m,
+                          &ev->params);
+    } else {
+        vmi_linux_decode(name, ev->args, &m, &ev->decoded);
+    }
     ring_push(ring, ev);
 }
 
@@ -562,6 +571,104 @@ static VmiSyscallDecoded *decoded_to_qapi(VmiDecoded *in)
     return d;
 }
 
+/* The paths and argv of @ps, under the members VmiSyscallDecoded has. */
+static VmiSyscallDecoded *decoded_from_params(const VmiParams *ps)
+{
+    VmiSyscallDecoded *d = g_new0(VmiSyscallDecoded, 1);
+    bool any = false;
+
+    for (unsigned i = 0; i < ps->n; i++) {
+        const VmiParam *p = &ps->p[i];
+
+        if (p->kind != VMI_PARAM_STRING && p->kind != VMI_PARAM_FD &&
+            !(p->kind == VMI_PARAM_STRINGS && !strcmp(p->name, "argv"))) {
+            continue;
+        }
+        any = true;
+        if (p->text) {
+            decoded_set(d, p->name, g_strdup(p->text));
+        }
+        if (p->strings && !d->argv) {
+            strList **tail = &d->argv;
+
+            d->has_argv = true;
+            for (char **s = p->strings; *s; s++) {
+                QAPI_LIST_APPEND(tail, g_strdup(*s));
+            }
+        }
+        if (p->truncated) {
+            d->has_truncated = d->truncated = true;
+        }
+        if (p->unreadable && !d->error) {
+            d->error = g_strdup("unreadable");
+        }
+    }
+    if (!any || (!d->dfd && !d->olddfd && !d->newdfd && !d->filename &&
+                 !d->pathname && !d->path && !d->oldname && !d->newname &&
+                 !d->has_argv && !d->has_truncated && !d->error)) {
+        qapi_free_VmiSyscallDecoded(d);
+        return NULL;
+    }
+    return d;
+}
+
+static VmiSyscallParamList *params_to_qapi(VmiParams *ps)
+{
+    VmiSyscallParamList *list = NULL, **tail = &list;
+
+    for (unsigned i = 0; i < ps->n; i++) {
+        VmiParam *p = &ps->p[i];
+        VmiSyscallParam *q = g_new0(VmiSyscallParam, 1);
+
+        q->name = g_steal_pointer(&p->name);
+        q->type = g_steal_pointer(&p->type);
+        q->value = g_strdup_printf("0x%" PRIx64, p->raw);
+        switch (p->kind) {
+        case VMI_PARAM_STRING:
+            q->string = g_steal_pointer(&p->text);
+            break;
+        case VMI_PARAM_FD:
+            q->fd = g_steal_pointer(&p->text);
+            break;
+        case VMI_PARAM_FLAGS:
+            q->flags = g_steal_pointer(&p->text);
+            break;
+        case VMI_PARAM_STRINGS:
+            if (p->strings) {
+                strList **st = &q->strings;
+
+                q->has_strings = true;
+                for (char **s = p->strings; *s; s++) {
+                    QAPI_LIST_APPEND(st, g_steal_pointer(s));
+                }
+            }
+            break;
+        case VMI_PARAM_SOCKADDR:
+            if (p->sockaddr.family) {
+                q->sockaddr = g_new0(VmiSockaddr, 1);
+                q->sockaddr->family = g_steal_pointer(&p->sockaddr.family);
+                q->sockaddr->address = g_steal_pointer(&p->sockaddr.address);
+                q->sockaddr->path = g_steal_pointer(&p->sockaddr.path);
+                if (p->sockaddr.port >= 0) {
+                    q->sockaddr->has_port = true;
+                    q->sockaddr->port = p->sockaddr.port;
+                }
+            }
+            break;
+        case VMI_PARAM_VALUE:
+            break;
+        }
+        if (p->truncated) {
+            q->has_truncated = q->truncated = true;
+        }
+        if (p->unreadable) {
+            q->error = g_strdup("unreadable");
+        }
+        QAPI_LIST_APPEND(tail, q);
+    }
+    return list;
+}
+
 static void event_emit(VmiEvent *ev)
 {
     VmiSyscallEvent *e = g_new0(VmiSyscallEvent, 1);
@@ -589,7 +696,13 @@ static void event_emit(VmiEvent *ev)
             QAPI_LIST_APPEND(tail, g_strdup_printf("0x%" PRIx64,
                                                    ev->args[i]));
         }
-        e->decoded = decoded_to_qapi(&ev->decoded);
+        if (ev->has_proto) {
+            e->decoded = decoded_from_params(&ev->params);
+            e->has_params = true;
+            e->params = params_to_qapi(&ev->params);
+        } else {
+            e->decoded = decoded_to_qapi(&ev->decoded);
+        }
     } else {
         const char *errname = vmi_linux_errno_name(ev->ret);
 
@@ -755,6 +868,8 @@ VmiInfo *qmp_query_vmi(Error **errp)
                                                 (uint64_t)s->kernel->slide);
             info->has_syscalls = true;
             info->syscalls = s->kernel->nr_syscalls;
+            info->has_prototypes = true;
+            info->prototypes = s->kernel->nr_protos;
         }
     }
     info->events = vmi.events;

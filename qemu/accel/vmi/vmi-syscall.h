@@ -1,0 +1,95 @@
+/*
+ * kvm-vmi: system call prototypes from the guest kernel, typed arguments
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef VMI_SYSCALL_H
+#define VMI_SYSCALL_H
+
+#include "vmi-mem.h"
+
+#define VMI_MAX_ARGS        6
+#define VMI_PROTO_TEXT_MAX  64
+#define VMI_STRING_MAX      4096    /* bytes of one string */
+#define VMI_ARGV_MAX        256     /* strings of one array */
+
+/*
+ * One system call's parameters as the kernel declares them
+ * (SYSCALL_DEFINEx: "const char __user *", "filename").
+ */
+typedef struct VmiSyscallProto {
+    bool known;
+    unsigned nargs;
+    char *name[VMI_MAX_ARGS];
+    char *type[VMI_MAX_ARGS];
+} VmiSyscallProto;
+
+/*
+ * Read the prototype the kernel keeps for tracing (struct syscall_metadata,
+ * CONFIG_FTRACE_SYSCALLS) at @meta; the offsets are those of its nb_args,
+ * types and args members.  False, with @p cleared, if it is unreadable or
+ * malformed.
+ */
+bool vmi_syscall_proto_read(VmiMem *m, uint64_t meta, uint64_t off_nb_args,
+                            uint64_t off_types, uint64_t off_args,
+                            VmiSyscallProto *p);
+void vmi_syscall_proto_clear(VmiSyscallProto *p);
+
+typedef enum VmiParamKind {
+    VMI_PARAM_VALUE,        /* only the raw value */
+    VMI_PARAM_STRING,       /* NUL-terminated string in user memory */
+    VMI_PARAM_STRINGS,      /* NULL-terminated array of strings */
+    VMI_PARAM_FD,           /* file descriptor, AT_FDCWD */
+    VMI_PARAM_FLAGS,        /* flag set by name */
+    VMI_PARAM_SOCKADDR,     /* struct sockaddr in user memory */
+} VmiParamKind;
+
+typedef struct VmiSockAddress {
+    char *family;           /* "AF_INET", "AF_INET6", "AF_UNIX" or number */
+    char *address;          /* AF_INET, AF_INET6 */
+    int port;               /* AF_INET, AF_INET6; -1 otherwise */
+    char *path;             /* AF_UNIX; abstract names start with '@' */
+} VmiSockAddress;
+
+typedef struct VmiParam {
+    char *name;
+    char *type;
+    uint64_t raw;
+    VmiParamKind kind;
+    char *text;             /* STRING, FD, FLAGS */
+    char **strings;         /* STRINGS */
+    VmiSockAddress sockaddr;    /* SOCKADDR */
+    bool truncated;
+    bool unreadable;
+} VmiParam;
+
+typedef struct VmiParams {
+    unsigned n;
+    VmiParam p[VMI_MAX_ARGS];
+} VmiParams;
+
+/*
+ * Decode the arguments of system call @syscall (the kernel's name) by its
+ * prototype @proto; @m maps the calling process.  Never fails: what
+ * cannot be read is marked unreadable and keeps its raw value.
+ */
+void vmi_params_decode(const VmiSyscallProto *proto, const char *syscall,
+                       const uint64_t args[VMI_MAX_ARGS], VmiMem *m,
+                       VmiParams *out);
+void vmi_params_clear(VmiParams *ps);
+
+/*
+ * A string (at most 4096 bytes, made valid UTF-8), or a NULL-terminated
+ * array of them (at most 256), from the process @m maps.  Sets
+ * *@truncated when a bound cut it, *@unreadable when memory was missing.
+ */
+char *vmi_user_string(VmiMem *m, uint64_t ptr, bool *truncated,
+                      bool *unreadable);
+char **vmi_user_strings(VmiMem *m, uint64_t ptr, bool *truncated,
+                        bool *unreadable);
+
+/* Flag names, for tests: "O_RDONLY|O_CLOEXEC". */
+char *vmi_open_flags(uint64_t flags);
+
+#endif
