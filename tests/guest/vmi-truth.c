@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GETPPID_CALLS 7
@@ -94,6 +95,13 @@ int main(int argc, char **argv)
     for (int i = 0; i < GETPPID_CALLS; i++) {
         r = sys_ret(syscall(SYS_getppid));
         record("getppid", r, NULL, NULL);
+    }
+    {
+        struct timespec nap = { .tv_nsec = 50 * 1000 * 1000 };
+
+        /* the exit event's elapsed-ns must cover the 50 ms */
+        record("nanosleep", sys_ret(syscall(SYS_nanosleep, &nap, NULL)),
+               NULL, NULL);
     }
     record("mkdir", sys_ret(syscall(SYS_mkdir, dir, 0700)), dir, NULL);
     record("rename", sys_ret(syscall(SYS_rename, file, moved)), file, moved);

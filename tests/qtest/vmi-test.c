@@ -468,6 +468,12 @@ static void check_truth(Guest *g, const Truth *t)
         if (!strcmp(call->name, "getppid")) {
             g_assert_cmpint(qdict_get_int(exit, "ret"), ==, t->ppid);
         }
+        g_assert_cmpstr(ev_str(enter, "abi"), ==, "x86_64");
+        g_assert_cmpint(qdict_get_int(exit, "elapsed-ns"), >=, 0);
+        if (!strcmp(call->name, "nanosleep")) {
+            g_assert_cmpint(qdict_get_int(exit, "elapsed-ns"), >=,
+                            50 * 1000 * 1000);
+        }
     }
 
     /* stdio prints the results (newfstatat, write), then execve */

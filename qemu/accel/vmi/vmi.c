@@ -22,6 +22,7 @@
 #include "qemu/option.h"
 #include "qemu/rcu.h"
 #include "qemu/thread.h"
+#include "qemu/timer.h"
 #include "exec/memory.h"
 #include "hw/boards.h"
 #include "hw/core/cpu.h"
@@ -49,6 +50,7 @@ typedef struct VmiEvent {
     bool task_known;
     uint64_t args[6];
     int64_t ret;
+    int64_t elapsed_ns;     /* exit: guest time since the entry */
     VmiDecoded decoded;     /* by our table, for kernels without prototypes */
     VmiParams params;       /* by the kernel's prototype */
     bool has_proto;
@@ -67,6 +69,7 @@ typedef struct VmiPending {
     uint64_t task;      /* hash key: the task_struct's address */
     int32_t pid;
     uint64_t nr;
+    int64_t entered_ns; /* QEMU_CLOCK_VIRTUAL: guest time */
 } VmiPending;
 
 typedef struct VmiSession {
@@ -282,6 +285,7 @@ static void pending_add(VmiSession *s, const VmiTask *task, uint64_t nr)
     p->task = task->addr;
     p->pid = task->pid;
     p->nr = nr;
+    p->entered_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     QEMU_LOCK_GUARD(&s->lock);
     if (g_hash_table_size(s->pending) >= VMI_PENDING_MAX) {
         /* tasks killed inside a system call never return: forget them */
@@ -292,7 +296,7 @@ static void pending_add(VmiSession *s, const VmiTask *task, uint64_t nr)
 
 /* Remove @task's system call in flight; false if it has none. */
 static bool pending_take(VmiSession *s, uint64_t task, int32_t *pid,
-                         uint64_t *nr)
+                         uint64_t *nr, int64_t *entered_ns)
 {
     VmiPending *p;
 
@@ -303,6 +307,7 @@ static bool pending_take(VmiSession *s, uint64_t task, int32_t *pid,
     }
     *pid = p->pid;
     *nr = p->nr;
+    *entered_ns = p->entered_ns;
     g_hash_table_remove(s->pending, &task);
     return true;
 }
@@ -434,6 +439,7 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
     VmiTask task;
     VmiMem m;
     uint64_t addr, nr, ret = r->rax;
+    int64_t entered_ns;
     int32_t pid;
 
     RCU_READ_LOCK_GUARD();
@@ -448,7 +454,7 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
     }
     mem_for_regs(&m, s, cs, r);
     if (!vmi_linux_current_addr(s->os, &m, r->percpu_base, &addr) ||
-        !pending_take(s, addr, &pid, &nr) ||
+        !pending_take(s, addr, &pid, &nr, &entered_ns) ||
         !vmi_linux_read_task(s->os, &m, addr, &task) ||
         task.pid != pid) {
         /* a freed task_struct may have been reused by a new task */
@@ -466,6 +472,7 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
     ev = event_new(cs, r, VMI_DIRECTION_EXIT, nr,
                    vmi_kernel_syscall_name(k, nr), &task, true);
     ev->ret = ret;
+    ev->elapsed_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) - entered_ns;
     ring_push(ring, ev);
 }
 
@@ -675,6 +682,7 @@ static void event_emit(VmiEvent *ev)
 
     e->vcpu = ev->vcpu;
     e->direction = ev->direction;
+    e->abi = g_strdup("x86_64");
     e->cr3 = g_strdup_printf("0x%" PRIx64, ev->cr3);
     e->nr = ev->nr;
     e->name = g_steal_pointer(&ev->name);
@@ -708,6 +716,8 @@ static void event_emit(VmiEvent *ev)
 
         e->has_ret = true;
         e->ret = ev->ret;
+        e->has_elapsed_ns = true;
+        e->elapsed_ns = ev->elapsed_ns;
         e->q_errno = g_strdup(errname);
     }
     qapi_event_send_vmi_syscall(e);
