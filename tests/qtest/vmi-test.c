@@ -19,6 +19,7 @@
 #include "qemu/cutils.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
+#include "qobject/qnum.h"
 #include "qobject/qjson.h"
 #include "qobject/qstring.h"
 
@@ -139,6 +140,14 @@ static void guest_start_flags(Guest *g, const char *append,
 static void guest_start(Guest *g, const char *append, const char *extra)
 {
     guest_start_flags(g, append, extra, 0);
+}
+
+/* QEMU options that trace from start-up, after @more. */
+static char *vmi_from_boot(const char *more)
+{
+    g_autofree char *profile = guest_file("profile.json");
+
+    return g_strdup_printf("%s -vmi profile=%s,syscalls=on", more, profile);
 }
 
 static void guest_stop(Guest *g)
@@ -700,9 +709,7 @@ static void check_no_drops(Guest *g)
 /* -vmi ...,syscalls=on traces from boot, with no QMP command at all. */
 static void test_cmdline(void)
 {
-    g_autofree char *profile = guest_file("profile.json");
-    g_autofree char *extra = g_strdup_printf("-vmi profile=%s,syscalls=on",
-                                             profile);
+    g_autofree char *extra = vmi_from_boot("");
     g_autofree char *out = NULL;
     Guest g;
     QDict *info;
@@ -749,10 +756,7 @@ static void test_cmdline(void)
  */
 static void test_pti(void)
 {
-    g_autofree char *profile = guest_file("profile.json");
-    g_autofree char *extra = g_strdup_printf("-cpu max,la57=off "
-                                             "-vmi profile=%s,syscalls=on",
-                                             profile);
+    g_autofree char *extra = vmi_from_boot("-cpu max,la57=off");
     g_autofree char *out = NULL;
     Guest g;
 
@@ -899,9 +903,7 @@ static char *query_slide(Guest *g)
  */
 static void test_reboot(void)
 {
-    g_autofree char *profile = guest_file("profile.json");
-    g_autofree char *extra = g_strdup_printf("-vmi profile=%s,syscalls=on",
-                                             profile);
+    g_autofree char *extra = vmi_from_boot("");
     g_autofree char *before = NULL, *after = NULL;
     const char *cmd = "reboot -f\n";
     size_t from;
@@ -931,10 +933,7 @@ static void test_reboot(void)
 /* Two vCPUs, a storm pinned on each, and the ground truth. */
 static void test_smp(void)
 {
-    g_autofree char *profile = guest_file("profile.json");
-    g_autofree char *extra = g_strdup_printf("-smp 2 "
-                                             "-vmi profile=%s,syscalls=on",
-                                             profile);
+    g_autofree char *extra = vmi_from_boot("-smp 2");
     g_autofree char *out = NULL;
     const char *line;
     long pids[2];
@@ -1062,12 +1061,11 @@ static uint64_t gdb_rip(int fd)
  */
 static void test_gdbstub(void)
 {
-    g_autofree char *profile = guest_file("profile.json");
     g_autofree char *dir = g_dir_make_tmp("vmi-gdb-XXXXXX", NULL);
     g_autofree char *sock = g_build_filename(dir, "gdb.sock", NULL);
-    g_autofree char *extra = g_strdup_printf("-gdb unix:%s,server=on,wait=off "
-                                             "-vmi profile=%s,syscalls=on",
-                                             sock, profile);
+    g_autofree char *gdb = g_strdup_printf("-gdb unix:%s,server=on,wait=off",
+                                           sock);
+    g_autofree char *extra = vmi_from_boot(gdb);
     g_autofree char *out = NULL, *reply = NULL;
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     const char *cmd = "vmi-storm 3\n";
@@ -1143,6 +1141,131 @@ static void test_gdbstub(void)
     guest_stop(&g);
     unlink(sock);
     rmdir(dir);
+}
+
+static uint64_t dict_uint(QDict *d, const char *key)
+{
+    return qnum_get_uint(qobject_to(QNum, qdict_get(d, key)));
+}
+
+/* Wait for an event of @pid entering @name; return its CR3. */
+static uint64_t cr3_of(Guest *g, long pid, const char *name)
+{
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+    while (g_get_monotonic_time() < deadline) {
+        for (guint i = 0; i < g->events->len; i++) {
+            QDict *ev = g_ptr_array_index(g->events, i);
+
+            if (ev_pid(ev) == pid && ev_is(ev, "enter", name)) {
+                return g_ascii_strtoull(qdict_get_str(ev, "cr3"), NULL, 16);
+            }
+        }
+        qobject_unref(qmp_ok(g, "{'execute': 'query-vmi'}"));
+        g_usleep(100 * 1000);
+    }
+    g_error("no %s from pid %ld", name, pid);
+}
+
+static guchar *qmp_read(Guest *g, gsize *len, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+
+static guchar *qmp_read(Guest *g, gsize *len, const char *fmt, ...)
+{
+    va_list ap;
+    QDict *resp, *ret;
+    guchar *data;
+
+    va_start(ap, fmt);
+    resp = qtest_vqmp(g->qts, fmt, ap);
+    va_end(ap);
+    ret = qdict_get_qdict(resp, "return");
+    g_assert_nonnull(ret);
+    data = g_base64_decode(qdict_get_str(ret, "data"), len);
+    qobject_unref(resp);
+    return data;
+}
+
+/*
+ * libvmi-style primitives: a guest program's buffer, across a page
+ * boundary, read through its CR3 (taken from its events), translated and
+ * read back physically; errors for what cannot be read.
+ */
+static void test_memory(void)
+{
+    g_autofree char *extra = vmi_from_boot("");
+    g_autofree char *err = NULL, *line = NULL;
+    g_autofree guchar *data = NULL, *phys_data = NULL;
+    const char *cmd = "vmi-mem 120 &\n";
+    uint64_t addr, cr3, phys;
+    long pid, len;
+    gsize got;
+    QDict *r;
+    Guest g;
+
+    /* with page table isolation the events carry the user CR3 */
+    guest_start(&g, "pti=on", extra);
+    guest_wait_ready(&g);
+    check_accel(&g);
+    g_assert_cmpint(write(g.serial_fd, cmd, strlen(cmd)), ==, strlen(cmd));
+    serial_wait(&g, 0, "MEM pid=", CMD_TIMEOUT_S);
+    line = g_strndup(strstr(g.serial->str, "MEM pid="),
+                     strcspn(strstr(g.serial->str, "MEM pid="), "\r\n"));
+    pid = field_long(line, "pid");
+    len = field_long(line, "len");
+    {
+        g_autofree char *a = field(line, "addr");
+
+        addr = g_ascii_strtoull(a, NULL, 16);
+    }
+    cr3 = cr3_of(&g, pid, "clock_nanosleep");
+
+    data = qmp_read(&g, &got, "{'execute': 'vmi-read-virtual', 'arguments':"
+                    " {'address': %" PRIu64 ", 'size': %ld, 'cr3': %" PRIu64
+                    "}}", addr, len, cr3);
+    g_assert_cmpuint(got, ==, len);
+    for (long i = 0; i < len; i++) {
+        g_assert_cmpuint(data[i], ==, (i * 7 + 3) & 0xff);
+    }
+
+    r = qmp_ok(&g, "{'execute': 'vmi-translate', 'arguments':"
+               " {'address': %" PRIu64 ", 'cr3': %" PRIu64 "}}", addr, cr3);
+    phys = dict_uint(r, "physical");
+    qobject_unref(r);
+    /* the rest of the first page, read physically, is the same */
+    phys_data = qmp_read(&g, &got, "{'execute': 'vmi-read-physical', "
+                         "'arguments': {'address': %" PRIu64 ", "
+                         "'size': 1000}}", phys);
+    g_assert_cmpmem(phys_data, got, data, 1000);
+
+    err = qmp_error(&g, "{'execute': 'vmi-read-virtual', 'arguments':"
+                    " {'address': %" PRIu64 ", 'size': 0}}", addr);
+    g_assert_nonnull(strstr(err, "size 0 is out of range"));
+    g_free(err);
+    err = qmp_error(&g, "{'execute': 'vmi-read-virtual', 'arguments':"
+                    " {'address': %" PRIu64 ", 'size': 65537}}", addr);
+    g_assert_nonnull(strstr(err, "out of range"));
+    g_free(err);
+    err = qmp_error(&g, "{'execute': 'vmi-read-virtual', 'arguments':"
+                    " {'address': 4096, 'size': 16, 'cr3': %" PRIu64 "}}",
+                    cr3);
+    g_assert_nonnull(strstr(err, "0x1000+16 is not mapped"));
+    g_free(err);
+    err = qmp_error(&g, "{'execute': 'vmi-translate', 'arguments':"
+                    " {'address': 4096, 'vcpu': 7}}");
+    g_assert_nonnull(strstr(err, "no vCPU 7"));
+    g_free(err);
+    err = qmp_error(&g, "{'execute': 'vmi-read-physical', 'arguments':"
+                    " {'address': %" PRIu64 ", 'size': 16}}",
+                    (uint64_t)1 << 50);
+    g_assert_nonnull(strstr(err, "is not guest RAM"));
+
+    r = qmp_ok(&g, "{'execute': 'vmi-read-registers'}");
+    g_assert_cmphex(dict_uint(r, "efer") & 0x400, ==, 0x400);
+    g_assert_cmphex(dict_uint(r, "lstar"), >=, 0xffffffff80000000ull);
+    g_assert_cmphex(dict_uint(r, "cr3"), !=, 0);
+    qobject_unref(r);
+    guest_stop(&g);
 }
 
 /* Not a test (make bench-kvm): what tracing costs the guest. */
@@ -1260,6 +1383,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmi/syscalls/reboot", test_reboot);
     qtest_add_func("/vmi/syscalls/smp", test_smp);
     qtest_add_func("/vmi/gdbstub", test_gdbstub);
+    qtest_add_func("/vmi/memory", test_memory);
     if (g_getenv("VMI_BENCH")) {
         qtest_add_func("/vmi/bench/storm", bench_storm);
     }

@@ -23,6 +23,7 @@
 #include "qemu/rcu.h"
 #include "qemu/thread.h"
 #include "qemu/timer.h"
+#include "exec/address-spaces.h"
 #include "exec/memory.h"
 #include "hw/boards.h"
 #include "hw/core/cpu.h"
@@ -932,4 +933,162 @@ void vmi_cmdline_start(Error **errp)
     if (err) {
         error_propagate_prepend(errp, err, "-vmi: ");
     }
+}
+
+/* libvmi-style primitives: need no profile, only guest RAM */
+
+#define VMI_READ_MAX    65536
+
+static CPUState *vcpu_or_error(bool has_vcpu, uint32_t vcpu, Error **errp)
+{
+    CPUState *cs = qemu_get_cpu(has_vcpu ? vcpu : 0);
+
+    if (!cs) {
+        error_setg(errp, "no vCPU %" PRIu32, has_vcpu ? vcpu : 0);
+    }
+    return cs;
+}
+
+/* The page tables to walk: @cr3 if given, else the vCPU's own. */
+static bool mem_for_query(VmiMem *m, bool has_cr3, uint64_t *cr3,
+                          bool has_vcpu, uint32_t vcpu, Error **errp)
+{
+    CPUState *cs = vcpu_or_error(has_vcpu, vcpu, errp);
+    CPUX86State *env;
+
+    if (!cs) {
+        return false;
+    }
+    cpu_synchronize_state(cs);
+    env = cpu_env(cs);
+    if (!has_cr3) {
+        *cr3 = env->cr[3];
+    }
+    vmi_mem_init(m, read_guest_ram, cs->as, *cr3,
+                 (env->hflags & HF_LMA_MASK) &&
+                 (env->cr[4] & CR4_LA57_MASK));
+    return true;
+}
+
+static bool check_size(uint32_t size, Error **errp)
+{
+    if (size == 0 || size > VMI_READ_MAX) {
+        error_setg(errp, "size %" PRIu32 " is out of range (1 to %d)", size,
+                   VMI_READ_MAX);
+        return false;
+    }
+    return true;
+}
+
+static VmiMemory *memory_result(uint64_t address, const uint8_t *buf,
+                                size_t size)
+{
+    VmiMemory *r = g_new0(VmiMemory, 1);
+
+    r->address = address;
+    r->data = g_base64_encode(buf, size);
+    return r;
+}
+
+VmiMemory *qmp_vmi_read_virtual(uint64_t address, uint32_t size,
+                                bool has_cr3, uint64_t cr3, bool has_vcpu,
+                                uint32_t vcpu, Error **errp)
+{
+    g_autofree uint8_t *buf = NULL;
+    VmiMem m;
+
+    if (!check_size(size, errp) ||
+        !mem_for_query(&m, has_cr3, &cr3, has_vcpu, vcpu, errp)) {
+        return NULL;
+    }
+    buf = g_malloc(size);
+    if (!vmi_read(&m, address, buf, size)) {
+        error_setg(errp, "0x%" PRIx64 "+%" PRIu32 " is not mapped to guest "
+                   "RAM by CR3 0x%" PRIx64, address, size, cr3);
+        return NULL;
+    }
+    return memory_result(address, buf, size);
+}
+
+VmiMemory *qmp_vmi_read_physical(uint64_t address, uint32_t size,
+                                 Error **errp)
+{
+    g_autofree uint8_t *buf = NULL;
+
+    if (!check_size(size, errp)) {
+        return NULL;
+    }
+    buf = g_malloc(size);
+    if (address + size < address ||
+        !read_guest_ram(&address_space_memory, address, buf, size)) {
+        error_setg(errp, "physical 0x%" PRIx64 "+%" PRIu32 " is not guest "
+                   "RAM", address, size);
+        return NULL;
+    }
+    return memory_result(address, buf, size);
+}
+
+VmiTranslation *qmp_vmi_translate(uint64_t address, bool has_cr3,
+                                  uint64_t cr3, bool has_vcpu, uint32_t vcpu,
+                                  Error **errp)
+{
+    VmiTranslation *t;
+    uint64_t pa;
+    VmiMem m;
+
+    if (!mem_for_query(&m, has_cr3, &cr3, has_vcpu, vcpu, errp)) {
+        return NULL;
+    }
+    if (!vmi_translate(&m, address, &pa)) {
+        error_setg(errp, "0x%" PRIx64 " is not mapped by CR3 0x%" PRIx64,
+                   address, cr3);
+        return NULL;
+    }
+    t = g_new0(VmiTranslation, 1);
+    t->physical = pa;
+    return t;
+}
+
+VmiRegisters *qmp_vmi_read_registers(bool has_vcpu, uint32_t vcpu,
+                                     Error **errp)
+{
+    CPUState *cs = vcpu_or_error(has_vcpu, vcpu, errp);
+    CPUX86State *env;
+    VmiRegisters *r;
+
+    if (!cs) {
+        return NULL;
+    }
+    cpu_synchronize_state(cs);
+    env = cpu_env(cs);
+    r = g_new0(VmiRegisters, 1);
+    r->rax = env->regs[R_EAX];
+    r->rbx = env->regs[R_EBX];
+    r->rcx = env->regs[R_ECX];
+    r->rdx = env->regs[R_EDX];
+    r->rsi = env->regs[R_ESI];
+    r->rdi = env->regs[R_EDI];
+    r->rbp = env->regs[R_EBP];
+    r->rsp = env->regs[R_ESP];
+    r->r8 = env->regs[8];
+    r->r9 = env->regs[9];
+    r->r10 = env->regs[10];
+    r->r11 = env->regs[11];
+    r->r12 = env->regs[12];
+    r->r13 = env->regs[13];
+    r->r14 = env->regs[14];
+    r->r15 = env->regs[15];
+    r->rip = env->eip;
+    r->rflags = cpu_compute_eflags(env);
+    r->cr0 = env->cr[0];
+    r->cr2 = env->cr[2];
+    r->cr3 = env->cr[3];
+    r->cr4 = env->cr[4];
+    r->efer = env->efer;
+    r->fs_base = env->segs[R_FS].base;
+    r->gs_base = env->segs[R_GS].base;
+    r->kernel_gs_base = env->kernelgsbase;
+    r->lstar = env->lstar;
+    r->cpl = env->hflags & HF_CPL_MASK;
+    return r;
 }
