@@ -143,7 +143,9 @@ static void count(CPUState *cs, unsigned exits, unsigned ioctls)
     }
 }
 
-static bool get_msr(CPUState *cs, uint32_t index, uint64_t *value)
+/* One MSR through KVM_GET_MSRS or KVM_SET_MSRS (@ioctl). */
+static bool msr_ioctl(CPUState *cs, unsigned long ioctl, uint32_t index,
+                      uint64_t *value)
 {
     struct {
         struct kvm_msrs info;
@@ -151,27 +153,14 @@ static bool get_msr(CPUState *cs, uint32_t index, uint64_t *value)
     } msrs = {
         .info.nmsrs = 1,
         .entry.index = index,
+        .entry.data = *value,
     };
 
-    if (kvm_vcpu_ioctl(cs, KVM_GET_MSRS, &msrs) != 1) {
+    if (kvm_vcpu_ioctl(cs, ioctl, &msrs) != 1) {
         return false;
     }
     *value = msrs.entry.data;
     return true;
-}
-
-static bool set_msr(CPUState *cs, uint32_t index, uint64_t value)
-{
-    struct {
-        struct kvm_msrs info;
-        struct kvm_msr_entry entry;
-    } msrs = {
-        .info.nmsrs = 1,
-        .entry.index = index,
-        .entry.data = value,
-    };
-
-    return kvm_vcpu_ioctl(cs, KVM_SET_MSRS, &msrs) == 1;
 }
 
 static void regs_from_kvm(const struct kvm_regs *regs,
@@ -204,7 +193,7 @@ static uint64_t kernel_gs_base(CPUState *cs)
         return c->kernel_gs_base;
     }
     count(cs, 0, 1);
-    if (!get_msr(cs, MSR_KERNELGSBASE, &base)) {
+    if (!msr_ioctl(cs, KVM_GET_MSRS, MSR_KERNELGSBASE, &base)) {
         return 0;
     }
     if (c) {
@@ -305,7 +294,7 @@ static bool wrmsr_lstar(X86CPU *cpu, uint32_t msr, uint64_t value)
     VmiRegs r;
 
     /* the filter stopped the write: do it, as the CPU would have */
-    if (!set_msr(cs, MSR_LSTAR, value)) {
+    if (!msr_ioctl(cs, KVM_SET_MSRS, MSR_LSTAR, &value)) {
         return false;
     }
     cpu->env.lstar = value;

@@ -377,6 +377,7 @@ static VmiEvent *event_new(CPUState *cs, const VmiRegs *r, VmiDirection dir,
 
 void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
 {
+    const VmiSyscallProto *proto;
     const VmiKernel *k;
     VmiSession *s;
     VmiRing *ring;
@@ -416,10 +417,10 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
     ev->args[3] = r->r10;
     ev->args[4] = r->r8;
     ev->args[5] = r->r9;
-    ev->has_proto = vmi_kernel_syscall_proto(k, nr) != NULL;
-    if (ev->has_proto) {
-        vmi_params_decode(vmi_kernel_syscall_proto(k, nr), name, ev->args, &m,
-                          &ev->params);
+    proto = vmi_kernel_syscall_proto(k, nr);
+    ev->has_proto = proto != NULL;
+    if (proto) {
+        vmi_params_decode(proto, name, ev->args, &m, &ev->params);
     } else {
         vmi_linux_decode(name, ev->args, &m, &ev->decoded);
     }
