@@ -36,6 +36,7 @@ typedef struct Guest {
     int serial_fd;
     GString *serial;        /* everything the guest printed so far */
     GPtrArray *events;      /* VMI_SYSCALL data dicts, in arrival order */
+    GPtrArray *processes;   /* VMI_PROCESS_* data dicts, with "event" */
 } Guest;
 
 typedef enum GuestFlags {
@@ -88,7 +89,14 @@ static bool collect_event(QTestState *s, const char *name, QDict *event,
                           void *opaque)
 {
     Guest *g = opaque;
+    QDict *data;
 
+    if (g_str_has_prefix(name, "VMI_PROCESS_")) {
+        data = qdict_clone_shallow(qdict_get_qdict(event, "data"));
+        qdict_put_str(data, "event", name);
+        g_ptr_array_add(g->processes, data);
+        return true;
+    }
     if (strcmp(name, "VMI_SYSCALL")) {
         return false;
     }
@@ -109,6 +117,7 @@ static void guest_start_flags(Guest *g, const char *append,
     g->serial_path = g_build_filename(g->tmpdir, "serial.sock", NULL);
     g->serial = g_string_new("");
     g->events = g_ptr_array_new_with_free_func(event_unref);
+    g->processes = g_ptr_array_new_with_free_func(event_unref);
 
     /* listen first, so that nothing the guest prints is lost */
     g->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -161,6 +170,7 @@ static void guest_stop(Guest *g)
     g_free(g->tmpdir);
     g_string_free(g->serial, true);
     g_ptr_array_free(g->events, true);
+    g_ptr_array_free(g->processes, true);
 }
 
 static bool has_line(Guest *g, size_t from, const char *needle)
@@ -931,6 +941,9 @@ static void test_reboot(void)
 }
 
 /* Two vCPUs, a storm pinned on each, and the ground truth. */
+static void check_threads(Guest *g);
+static void check_processes(Guest *g);
+
 static void test_smp(void)
 {
     g_autofree char *extra = vmi_from_boot("-smp 2");
@@ -960,6 +973,8 @@ static void test_smp(void)
         check_storm_pid(&g, pids[i], SMP_STORM_CALLS);
     }
     run_truth(&g);
+    check_threads(&g);
+    check_processes(&g);
 
     info = qmp_ok(&g, "{'execute': 'query-vmi'}");
     vcpus = qdict_get_qlist(info, "vcpus");
@@ -972,6 +987,360 @@ static void test_smp(void)
     qobject_unref(info);
     check_no_drops(&g);
     check_kvm_counters(&g);
+    guest_stop(&g);
+}
+
+/* The first line of @out starting with @prefix, without its newline. */
+static char *line_with(const char *out, const char *prefix)
+{
+    const char *at = strstr(out, prefix);
+
+    g_assert_nonnull(at);
+    return g_strndup(at, strcspn(at, "\r\n"));
+}
+
+/* From @*i on, the next event of @evs going @dir through @name. */
+static QDict *next_event(GPtrArray *evs, guint *i, const char *dir,
+                         const char *name)
+{
+    for (; *i < evs->len; (*i)++) {
+        QDict *ev = g_ptr_array_index(evs, *i);
+
+        if (ev_is(ev, dir, name)) {
+            (*i)++;
+            return ev;
+        }
+    }
+    return NULL;
+}
+
+/* The index after the exit of the last execve in @evs */
+static guint after_last_exec(GPtrArray *evs)
+{
+    guint i = 0, after = 0;
+
+    while (next_event(evs, &i, "exit", "execve")) {
+        after = i;
+    }
+    g_assert_cmpuint(after, >, 0);
+    return after;
+}
+
+/*
+ * A 32-bit program's calls through int 0x80 and through the vDSO
+ * (SYSENTER or compat SYSCALL, as the kernel chose): i386 numbers and
+ * names, 32-bit arguments, "abi": "ia32".
+ */
+static void test_ia32(void)
+{
+    g_autofree char *extra = vmi_from_boot("");
+    g_autofree char *out = NULL, *first = NULL;
+    g_autoptr(GPtrArray) evs = NULL;
+    g_auto(GStrv) lines = NULL;
+    guint i, start, checked = 0;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    guest_wait_ready(&g);
+    check_accel(&g);
+    out = guest_run(&g, "vmi-ia32");
+    first = line_with(out, "IA32 pid=");
+    evs = events_of(&g, field_long(first, "pid"));
+    /* the shell's calls come first, until its last execve returns */
+    start = after_last_exec(evs);
+    i = start;
+    lines = g_strsplit(out, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        g_auto(GStrv) w = NULL;
+        g_autofree char *path = NULL;
+        QDict *enter, *exit;
+
+        g_strchomp(*l);
+        if (!g_str_has_prefix(*l, "IA32 call ")) {
+            continue;
+        }
+        /* IA32 call VIA NR NAME ret=R [path=P] */
+        w = g_strsplit(*l, " ", -1);
+        g_test_message("%s", *l);
+        enter = next_event(evs, &i, "enter", w[4]);
+        g_assert_nonnull(enter);
+        g_assert_cmpstr(ev_str(enter, "abi"), ==, "ia32");
+        g_assert_cmpint(qdict_get_int(enter, "nr"), ==, atoi(w[3]));
+        path = field(*l, "path");
+        if (path) {
+            QDict *p = ev_param(enter, "filename");
+
+            g_assert_cmpstr(qdict_get_try_str(p, "string"), ==, path);
+        }
+        exit = next_event(evs, &i, "exit", w[4]);
+        g_assert_nonnull(exit);
+        g_assert_cmpstr(ev_str(exit, "abi"), ==, "ia32");
+        g_assert_cmpint(qdict_get_int(exit, "ret"), ==,
+                        field_long(*l, "ret"));
+        if (field_long(*l, "ret") == -2) {
+            g_assert_cmpstr(ev_str(exit, "errno"), ==, "ENOENT");
+        }
+        checked++;
+    }
+    g_assert_cmpuint(checked, ==, 6);
+    /* once the 32-bit image runs, every call of the process is ia32 */
+    for (i = start; i < evs->len; i++) {
+        g_assert_cmpstr(ev_str(g_ptr_array_index(evs, i), "abi"), ==,
+                        "ia32");
+    }
+    guest_stop(&g);
+}
+
+/*
+ * Threads blocked in read(2) are moved to the other vCPU before they
+ * wake: entry and exit are paired per thread, not per vCPU.
+ */
+static void check_threads(Guest *g)
+{
+    g_autofree char *out = guest_run(g, "vmi-threads");
+    g_autofree char *first = line_with(out, "THREADS pid=");
+    g_autoptr(GPtrArray) main_evs = events_of(g, field_long(first, "pid"));
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    guint checked = 0;
+
+    for (char **l = lines; *l; l++) {
+        g_autoptr(GPtrArray) evs = g_ptr_array_new();
+        QDict *enter, *exit;
+        long tid;
+        guint i = 0;
+
+        g_strchomp(*l);
+        if (!g_str_has_prefix(*l, "THREADS tid=")) {
+            continue;
+        }
+        g_test_message("%s", *l);
+        tid = field_long(*l, "tid");
+        for (guint k = 0; k < g->events->len; k++) {
+            if (ev_pid(g_ptr_array_index(g->events, k)) == tid) {
+                g_ptr_array_add(evs, g_ptr_array_index(g->events, k));
+            }
+        }
+        enter = next_event(evs, &i, "enter", "read");
+        g_assert_nonnull(enter);
+        g_assert_cmpint(qdict_get_int(enter, "vcpu"), ==,
+                        field_long(*l, "cpu_before"));
+        /* the next event of this thread is the read's exit */
+        g_assert_cmpuint(i, <, evs->len);
+        exit = g_ptr_array_index(evs, i);
+        g_assert_true(ev_is(exit, "exit", "read"));
+        g_assert_cmpint(qdict_get_int(exit, "vcpu"), ==,
+                        field_long(*l, "cpu_after"));
+        g_assert_cmpint(qdict_get_int(exit, "ret"), ==, field_long(*l, "ret"));
+        /* it slept 300 ms of guest time, at least, before it was woken */
+        g_assert_cmpint(qdict_get_int(exit, "elapsed-ns"), >=, 300000000);
+        checked++;
+    }
+    g_assert_cmpuint(checked, ==, 2);
+}
+
+/* The last process event @event (of @kind) about @pid */
+static QDict *process_event(Guest *g, const char *event, const char *kind,
+                            long pid)
+{
+    for (guint i = g->processes->len; i-- > 0;) {
+        QDict *ev = g_ptr_array_index(g->processes, i);
+
+        if (!strcmp(qdict_get_str(ev, "event"), event) &&
+            qdict_get_int(ev, "pid") == pid &&
+            (!kind || !g_strcmp0(qdict_get_try_str(ev, "kind"), kind))) {
+            return ev;
+        }
+    }
+    return NULL;
+}
+
+static void check_argv(QDict *ev, const char *expect)
+{
+    g_auto(GStrv) want = g_strsplit(expect, ",", -1);
+    QList *argv = qdict_get_qlist(ev, "argv");
+    QListEntry *e;
+    guint n = 0;
+
+    g_assert_nonnull(argv);
+    QLIST_FOREACH_ENTRY(argv, e) {
+        g_assert_nonnull(want[n]);
+        g_assert_cmpstr(qstring_get_str(qobject_to(QString, e->value)), ==,
+                        want[n]);
+        n++;
+    }
+    g_assert_null(want[n]);
+}
+
+/*
+ * vmi-proc forks, execs with arguments, exits with a status, and has a
+ * child killed: the process events must tell the same story.
+ */
+static void check_processes(Guest *g)
+{
+    g_autofree char *out = guest_run(g, "vmi-proc");
+    g_autofree char *first = line_with(out, "PROC pid=");
+    g_autofree char *exec = line_with(out, "PROC exec ");
+    g_autofree char *exit = line_with(out, "PROC exit ");
+    g_autofree char *killed = line_with(out, "PROC killed ");
+    g_autofree char *path = field(exec, "path");
+    long pid = field_long(first, "pid");
+    long child = field_long(exec, "child");
+    long victim = field_long(killed, "child");
+    g_autoptr(GPtrArray) evs = events_of(g, pid);
+    QDict *ev;
+
+    g_test_message("%s", out);
+    for (guint i = 0; i < g->processes->len; i++) {
+        g_autoptr(GString) json =
+            qobject_to_json(g_ptr_array_index(g->processes, i));
+
+        g_test_message("%s", json->str);
+    }
+    /* the shell started the program (busybox first re-execs itself) */
+    ev = process_event(g, "VMI_PROCESS_START", "exec", pid);
+    g_assert_nonnull(ev);
+    g_assert_cmpstr(qdict_get_try_str(ev, "path"), ==, "/bin/vmi-proc");
+    g_assert_cmpstr(qdict_get_try_str(ev, "name"), ==, "vmi-proc");
+    check_argv(ev, "vmi-proc");
+
+    ev = process_event(g, "VMI_PROCESS_START", "fork", child);
+    g_assert_nonnull(ev);
+    g_assert_cmpint(qdict_get_int(ev, "ppid"), ==, pid);
+    g_assert_cmpstr(qdict_get_try_str(ev, "name"), ==, "vmi-proc");
+    ev = process_event(g, "VMI_PROCESS_START", "exec", child);
+    g_assert_nonnull(ev);
+    g_assert_cmpstr(qdict_get_try_str(ev, "path"), ==, path);
+    g_assert_cmpint(qdict_get_int(ev, "ppid"), ==, pid);
+    {
+        g_autofree char *argv = g_strdup(strstr(exec, "argv=") + 5);
+
+        check_argv(ev, argv);
+    }
+    ev = process_event(g, "VMI_PROCESS_EXIT", NULL, child);
+    g_assert_nonnull(ev);
+    g_assert_cmpint(qdict_get_int(ev, "code"), ==, field_long(exit, "code"));
+
+    g_assert_nonnull(process_event(g, "VMI_PROCESS_START", "fork", victim));
+    /* killed by a signal: it never called exit */
+    g_assert_null(process_event(g, "VMI_PROCESS_EXIT", NULL, victim));
+    ev = process_event(g, "VMI_PROCESS_EXIT", NULL, pid);
+    g_assert_nonnull(ev);
+    g_assert_cmpint(qdict_get_int(ev, "code"), ==, 0);
+}
+
+/*
+ * Filters at the source: from the command line, then replaced over QMP;
+ * filtered-out calls are counted, not reported.
+ */
+static void test_filter(void)
+{
+    g_autofree char *extra = vmi_from_boot("");
+    g_autofree char *opts = g_strdup_printf(
+        "%s,filter-syscalls=getppid:openat,filter-processes=vmi-storm", extra);
+    g_autofree char *out = NULL, *err = NULL;
+    guint enters = 0, exits = 0;
+    int64_t filtered = 0;
+    QListEntry *e;
+    QDict *info;
+    long pid;
+    Guest g;
+
+    guest_start(&g, "pti=off", opts);
+    guest_wait_ready(&g);
+    check_accel(&g);
+    out = guest_run(&g, "vmi-storm 500");
+    pid = field_long(strstr(out, "STORM "), "pid");
+    g_free(out);
+    /* the shell's calls are all filtered out; flush with a storm's */
+    out = guest_run(&g, "vmi-storm 1 && cat /proc/version > /dev/null");
+    g_free(out);
+    qobject_unref(qmp_ok(&g, "{'execute': 'query-vmi'}"));
+    for (guint i = 0; i < g.events->len; i++) {
+        QDict *ev = g_ptr_array_index(g.events, i);
+
+        g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "process"), "name"),
+                        ==, "vmi-storm");
+        g_assert_true(!strcmp(ev_str(ev, "name"), "getppid") ||
+                      !strcmp(ev_str(ev, "name"), "openat"));
+        if (ev_pid(ev) == pid && ev_is(ev, "enter", "getppid")) {
+            enters++;
+        } else if (ev_pid(ev) == pid && ev_is(ev, "exit", "getppid")) {
+            exits++;
+        }
+    }
+    g_assert_cmpuint(enters, ==, 500);
+    g_assert_cmpuint(exits, ==, 500);
+    info = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(info, "vcpus"), e) {
+        filtered += qdict_get_int(qobject_to(QDict, e->value), "filtered");
+    }
+    qobject_unref(info);
+    g_assert_cmpint(filtered, >, 0);
+
+    /* exits only, of one call, of any process */
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-set-filter', 'arguments': "
+                         "{'filter': {'syscalls': ['getppid'], "
+                         "'direction': 'exit'}}}"));
+    g_ptr_array_set_size(g.events, 0);
+    out = guest_run(&g, "vmi-storm 300");
+    pid = field_long(strstr(out, "STORM "), "pid");
+    g_free(out);
+    out = guest_run(&g, "vmi-storm 1");
+    qobject_unref(qmp_ok(&g, "{'execute': 'query-vmi'}"));
+    enters = exits = 0;
+    for (guint i = 0; i < g.events->len; i++) {
+        QDict *ev = g_ptr_array_index(g.events, i);
+
+        g_assert_cmpstr(ev_str(ev, "direction"), ==, "exit");
+        g_assert_cmpstr(ev_str(ev, "name"), ==, "getppid");
+        /* "sh -c" calls getppid too before it execs, with the same pid */
+        exits += ev_pid(ev) == pid &&
+                 !strcmp(qdict_get_str(qdict_get_qdict(ev, "process"),
+                                       "name"), "vmi-storm");
+    }
+    g_assert_cmpuint(exits, ==, 300);
+
+    err = qmp_error(&g, "{'execute': 'vmi-set-filter', 'arguments': "
+                    "{'filter': {'syscalls': ['getppid', 'nosuchcall']}}}");
+    g_assert_nonnull(strstr(err, "no system call 'nosuchcall'"));
+    g_free(err);
+    err = qmp_error(&g, "{'execute': 'vmi-set-filter', 'arguments': "
+                    "{'filter': {'processes': ['a-name-of-20-chars']}}}");
+    g_assert_nonnull(strstr(err, "'a-name-of-20-chars' can never match"));
+    g_free(err);
+    err = qmp_error(&g, "{'execute': 'vmi-set-filter', 'arguments': "
+                    "{'filter': {'pids': [-3]}}}");
+    g_assert_nonnull(strstr(err, "pid -3 is out of range"));
+    g_free(err);
+    err = qmp_error(&g, "{'execute': 'vmi-set-filter', 'arguments': "
+                    "{'filter': {'syscalls': []}}}");
+    g_assert_nonnull(strstr(err, "'syscalls' is empty"));
+    g_free(err);
+
+    /* a new session, filtered by vmi-enable's own argument */
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-disable'}"));
+    err = qmp_error(&g, "{'execute': 'vmi-set-filter', 'arguments': "
+                    "{'filter': {}}}");
+    g_assert_nonnull(strstr(err, "not enabled"));
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-enable', 'arguments': "
+                         "{'filter': {'syscalls': ['openat'], "
+                         "'direction': 'enter'}}}"));
+    g_ptr_array_set_size(g.events, 0);
+    g_free(out);
+    out = guest_run(&g, "cat /proc/version > /dev/null");
+    qobject_unref(qmp_ok(&g, "{'execute': 'query-vmi'}"));
+    g_assert_cmpuint(g.events->len, >, 0);
+    enters = 0;
+    for (guint i = 0; i < g.events->len; i++) {
+        QDict *ev = g_ptr_array_index(g.events, i);
+
+        g_assert_true(ev_is(ev, "enter", "openat"));
+        if (!g_strcmp0(qdict_get_try_str(ev_param(ev, "filename"), "string"),
+                       "/proc/version")) {
+            enters++;
+        }
+    }
+    g_assert_cmpuint(enters, ==, 1);
     guest_stop(&g);
 }
 
@@ -1187,6 +1556,68 @@ static guchar *qmp_read(Guest *g, gsize *len, const char *fmt, ...)
 }
 
 /*
+ * The process list has vmi-mem, its parent and init; reading by pid goes
+ * through the address space the list names.
+ */
+static void check_process_list(Guest *g, long pid, uint64_t addr,
+                               uint64_t phys, const guchar *expect, long len)
+{
+    QDict *resp = qtest_qmp(g->qts, "{'execute': 'query-vmi-processes'}");
+    QList *list = qdict_get_qlist(resp, "return");
+    g_autofree guchar *data = NULL;
+    g_autofree char *err = NULL;
+    bool init = false, mine = false, kthread = false;
+    QListEntry *e;
+    gsize got;
+    QDict *r;
+
+    g_assert_nonnull(list);
+    QLIST_FOREACH_ENTRY(list, e) {
+        QDict *p = qobject_to(QDict, e->value);
+        const char *name = qdict_get_str(p, "name");
+
+        if (qdict_get_int(p, "pid") == 1) {
+            init = true;
+            g_assert_cmpstr(name, ==, "init");
+            g_assert_cmpint(qdict_get_int(p, "uid"), ==, 0);
+        } else if (qdict_get_int(p, "pid") == pid) {
+            mine = true;
+            g_assert_cmpstr(name, ==, "vmi-mem");
+            g_assert_cmpint(qdict_get_int(p, "ppid"), >=, 1);
+            g_assert_true(qdict_haskey(p, "cr3"));
+        } else if (qdict_get_int(p, "pid") == 2) {
+            kthread = true;
+            g_assert_cmpstr(name, ==, "kthreadd");
+            g_assert_false(qdict_haskey(p, "cr3"));
+        }
+    }
+    g_assert_true(init && mine && kthread);
+    qobject_unref(resp);
+
+    data = qmp_read(g, &got, "{'execute': 'vmi-read-virtual', 'arguments':"
+                    " {'address': %" PRIu64 ", 'size': %ld, 'pid': %ld}}",
+                    addr, len, pid);
+    g_assert_cmpmem(data, got, expect, len);
+    r = qmp_ok(g, "{'execute': 'vmi-translate', 'arguments':"
+               " {'address': %" PRIu64 ", 'pid': %ld}}", addr, pid);
+    g_assert_cmphex(dict_uint(r, "physical"), ==, phys);
+    qobject_unref(r);
+
+    err = qmp_error(g, "{'execute': 'vmi-read-virtual', 'arguments':"
+                    " {'address': %" PRIu64 ", 'size': 8, 'pid': 2}}", addr);
+    g_assert_nonnull(strstr(err, "process 2 (kthreadd) is a kernel thread"));
+    g_free(err);
+    err = qmp_error(g, "{'execute': 'vmi-translate', 'arguments':"
+                    " {'address': %" PRIu64 ", 'pid': 999999}}", addr);
+    g_assert_nonnull(strstr(err, "no process with pid 999999"));
+    g_free(err);
+    err = qmp_error(g, "{'execute': 'vmi-translate', 'arguments':"
+                    " {'address': %" PRIu64 ", 'pid': %ld, 'cr3': 0}}",
+                    addr, pid);
+    g_assert_nonnull(strstr(err, "either 'cr3' or 'pid'"));
+}
+
+/*
  * libvmi-style primitives: a guest program's buffer, across a page
  * boundary, read through its CR3 (taken from its events), translated and
  * read back physically; errors for what cannot be read.
@@ -1237,6 +1668,8 @@ static void test_memory(void)
                          "'arguments': {'address': %" PRIu64 ", "
                          "'size': 1000}}", phys);
     g_assert_cmpmem(phys_data, got, data, 1000);
+
+    check_process_list(&g, pid, addr, phys, data, len);
 
     err = qmp_error(&g, "{'execute': 'vmi-read-virtual', 'arguments':"
                     " {'address': %" PRIu64 ", 'size': 0}}", addr);
@@ -1350,6 +1783,14 @@ static void test_cmdline_errors(void)
         { "profile=%s,syscalls=maybe", "'syscalls'" },
         { "syscalls=on", "-vmi: profile=FILE is required" },
         { "profile=/nonexistent/p.json", "'/nonexistent/p.json'" },
+        { "profile=%s,filter-direction=sideways",
+          "filter-direction: 'sideways' is not enter, exit or both" },
+        { "profile=%s,filter-syscalls=read::write",
+          "filter-syscalls='read::write' has an empty item" },
+        { "profile=%s,filter-syscalls=nosuchcall",
+          "no system call 'nosuchcall'" },
+        { "profile=%s,filter-pids=12:abc", "filter-pids: 'abc' is not a "
+          "number" },
     };
     g_autofree char *profile = guest_file("profile.json");
     const char *qemu = g_getenv("QTEST_QEMU_BINARY");
@@ -1382,6 +1823,8 @@ int main(int argc, char **argv)
     qtest_add_func("/vmi/syscalls/pti", test_pti);
     qtest_add_func("/vmi/syscalls/reboot", test_reboot);
     qtest_add_func("/vmi/syscalls/smp", test_smp);
+    qtest_add_func("/vmi/syscalls/ia32", test_ia32);
+    qtest_add_func("/vmi/filter", test_filter);
     qtest_add_func("/vmi/gdbstub", test_gdbstub);
     qtest_add_func("/vmi/memory", test_memory);
     if (g_getenv("VMI_BENCH")) {

@@ -17,8 +17,9 @@
 #define SYS_GETPPID     UINT64_C(0xffffffff81300200)
 #define SYS_EXECVE      UINT64_C(0xffffffff81300300)
 #define CURRENT_TASK    UINT64_C(0x1fb80)
-#define SYSRETQ_END     UINT64_C(0xffffffff81c0022a)
-#define IRET_PATH       UINT64_C(0xffffffff81c01150)
+#define SYSCALL_EXIT    UINT64_C(0xffffffff81a48860)
+#define IA32_SYS_CALL   UINT64_C(0xffffffff81005630)
+#define INIT_TASK       UINT64_C(0xffffffff82a1aa40)
 #define GS_BASE         UINT64_C(0xffff88807fc00000)
 #define TASK            UINT64_C(0xffff888003a00000)
 #define USER            UINT64_C(0x7ffd00000000)
@@ -37,7 +38,26 @@ static VmiLinux *make_linux(const char *banner)
     g_autofree char *json = g_strdup_printf(
         "{\"user_types\": {\"task_struct\": {\"size\": 9792, \"fields\": {"
         "  \"pid\": {\"offset\": 2416}, \"tgid\": {\"offset\": 2420},"
-        "  \"comm\": {\"offset\": 2976}}},"
+        "  \"comm\": {\"offset\": 2976}, \"tasks\": {\"offset\": 2200},"
+        "  \"real_parent\": {\"offset\": 2440}, \"mm\": {\"offset\": 2296},"
+        "  \"cred\": {\"offset\": 2960}}},"
+        "  \"mm_struct\": {\"size\": 1000, \"fields\": {"
+        "  \"pgd\": {\"offset\": 72}, \"exe_file\": {\"offset\": 944}}},"
+        "  \"file\": {\"size\": 232, \"fields\": {"
+        "  \"f_path\": {\"offset\": 16}}},"
+        "  \"path\": {\"size\": 16, \"fields\": {"
+        "  \"mnt\": {\"offset\": 0}, \"dentry\": {\"offset\": 8}}},"
+        "  \"dentry\": {\"size\": 192, \"fields\": {"
+        "  \"d_parent\": {\"offset\": 24}, \"d_name\": {\"offset\": 32}}},"
+        "  \"qstr\": {\"size\": 16, \"fields\": {"
+        "  \"name\": {\"offset\": 8}}},"
+        "  \"mount\": {\"size\": 320, \"fields\": {"
+        "  \"mnt_parent\": {\"offset\": 16},"
+        "  \"mnt_mountpoint\": {\"offset\": 24}, \"mnt\": {\"offset\": 32}}},"
+        "  \"vfsmount\": {\"size\": 32, \"fields\": {"
+        "  \"mnt_root\": {\"offset\": 0}}},"
+        "  \"cred\": {\"size\": 176, \"fields\": {"
+        "  \"uid\": {\"offset\": 8}}},"
         "  \"pt_regs\": {\"size\": 168, \"fields\": {"
         "  \"ax\": {\"offset\": 80}}}},"
         " \"symbols\": {"
@@ -47,14 +67,15 @@ static VmiLinux *make_linux(const char *banner)
         "                     \"constant_data\": \"%s\"},"
         "  \"current_task\": {\"address\": %" PRIu64 "},"
         "  \"pti_init\": {\"address\": 1},"
-        "  \"entry_SYSRETQ_end\": {\"address\": %" PRIu64 "},"
-        "  \"swapgs_restore_regs_and_return_to_usermode\": "
-        "      {\"address\": %" PRIu64 "},"
+        "  \"syscall_exit_to_user_mode\": {\"address\": %" PRIu64 "},"
+        "  \"ia32_sys_call\": {\"address\": %" PRIu64 "},"
+        "  \"init_task\": {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_read\": {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_openat\": {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_getppid\": {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_execve\": {\"address\": %" PRIu64 "}}}",
-        ENTRY, TABLE, BANNER, b64, CURRENT_TASK, SYSRETQ_END, IRET_PATH,
+        ENTRY, TABLE, BANNER, b64, CURRENT_TASK, SYSCALL_EXIT, IA32_SYS_CALL,
+        INIT_TASK,
         SYS_READ, SYS_OPENAT,
         SYS_GETPPID, SYS_EXECVE);
     char *err = NULL;
@@ -96,6 +117,11 @@ static void fixture_free(Fixture *f)
     gm_free(f->g);
 }
 
+static const char *name64(const VmiKernel *k, uint64_t nr)
+{
+    return vmi_kernel_syscall_name(k, VMI_ABI_X86_64, nr);
+}
+
 static void test_identify(void)
 {
     Fixture f;
@@ -110,10 +136,10 @@ static void test_identify(void)
     g_assert_nonnull(k);
     g_assert_cmpint(k->slide, ==, SLIDE);
     g_assert_cmpuint(k->nr_syscalls, ==, 4);
-    g_assert_cmpstr(vmi_kernel_syscall_name(k, 1), ==, "openat");
-    g_assert_cmpstr(vmi_kernel_syscall_name(k, 2), ==, "getppid");
-    g_assert_cmpstr(vmi_kernel_syscall_name(k, 4), ==, "unknown");
-    g_assert_cmpstr(vmi_kernel_syscall_name(k, UINT64_MAX), ==, "unknown");
+    g_assert_cmpstr(name64(k, 1), ==, "openat");
+    g_assert_cmpstr(name64(k, 2), ==, "getppid");
+    g_assert_cmpstr(name64(k, 4), ==, "unknown");
+    g_assert_cmpstr(name64(k, UINT64_MAX), ==, "unknown");
     g_assert_cmpstr(k->banner, ==, BANNER_TEXT);
     vmi_kernel_free(k);
 
@@ -132,11 +158,9 @@ static void test_identify(void)
     fixture_free(&f);
 }
 
-/* The return sites KVM breakpoints need, found and checked. */
-static void test_return_sites(void)
+/* The functions KVM breakpoints trap, and the i386 numbering. */
+static void test_trap_sites(void)
 {
-    static const uint8_t sysretq[] = { 0x48, 0x0f, 0x07 };
-    uint64_t pa;
     Fixture f;
     VmiKernel *k;
     char *err = NULL;
@@ -145,26 +169,177 @@ static void test_return_sites(void)
     fixture_init(&f, BANNER_TEXT "\n");
     gm_mem(f.g, &m);
     g_assert_cmpuint(f.l->pt_regs_ax, ==, 80);
-
-    /* the text page is unmapped: no SYSRETQ can be verified there */
     k = vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err);
     g_assert_nonnull(k);
-    g_assert_cmphex(k->sysretq, ==, 0);
-    g_assert_cmphex(k->return_via_iret, ==, IRET_PATH + SLIDE);
+    g_assert_cmphex(k->syscall_exit, ==, SYSCALL_EXIT + SLIDE);
+    g_assert_cmphex(k->ia32_dispatch, ==, IA32_SYS_CALL + SLIDE);
+    g_assert_cmpstr(vmi_kernel_syscall_name(k, VMI_ABI_IA32, 5), ==, "open");
+    g_assert_cmpstr(vmi_kernel_syscall_name(k, VMI_ABI_IA32, 11), ==,
+                    "execve");
+    g_assert_cmpstr(vmi_kernel_syscall_name(k, VMI_ABI_IA32, 192), ==,
+                    "mmap2");
+    g_assert_cmpstr(vmi_kernel_syscall_name(k, VMI_ABI_IA32, 100000), ==,
+                    "unknown");
+    g_assert_true(vmi_linux_has_syscall(f.l, "openat"));
+    g_assert_true(vmi_linux_has_syscall(f.l, "mmap2"));
+    g_assert_false(vmi_linux_has_syscall(f.l, "no_such_call"));
     vmi_kernel_free(k);
+    fixture_free(&f);
+}
 
-    /* something else than SYSRETQ before the label */
-    pa = gm_map_new(f.g, (SYSRETQ_END + SLIDE) & ~4095ULL, 4096);
-    memcpy(f.g->ram + pa + ((SYSRETQ_END - 3) & 4095), "\x0f\x01\xf8", 3);
-    k = vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err);
-    g_assert_cmphex(k->sysretq, ==, 0);
-    vmi_kernel_free(k);
+#define TASK_TASKS      2200
+#define NTASKS          4
 
-    memcpy(f.g->ram + pa + ((SYSRETQ_END - 3) & 4095), sysretq, 3);
+static bool count_process(const VmiProcessInfo *p, void *opaque)
+{
+    GArray *seen = opaque;
+
+    g_array_append_val(seen, *p);
+    return true;
+}
+
+/* init_task's list with @n tasks at TASK + i * 16 KiB; returns its pa. */
+static uint64_t make_tasks(Fixture *f, uint64_t *task_pa)
+{
+    uint64_t init_pa, head = INIT_TASK + SLIDE + TASK_TASKS;
+
+    init_pa = gm_map_new(f->g, (INIT_TASK + SLIDE) & ~4095ULL, 16384);
+    init_pa += (INIT_TASK + SLIDE) & 4095;
+    for (unsigned i = 0; i < NTASKS; i++) {
+        uint64_t t = TASK + 16384 * (i + 1), pa = gm_map_new(f->g, t, 16384);
+        uint64_t next = i + 1 < NTASKS ? t + 16384 + TASK_TASKS : head;
+
+        task_pa[i] = pa;
+        gm_put64(f->g, pa + TASK_TASKS, next);
+        memcpy(f->g->ram + pa + 2416, &(int32_t){ 100 + i }, 4);
+        memcpy(f->g->ram + pa + 2420, &(int32_t){ 100 + i }, 4);
+        memcpy(f->g->ram + pa + 2976, "task", 5);
+        gm_put64(f->g, pa + 2440, INIT_TASK + SLIDE);
+        /* even tasks are kernel threads (no mm) */
+        gm_put64(f->g, pa + 2296, i % 2 ? t + 8192 : 0);
+        gm_put64(f->g, pa + 8192 + 72, 0xffff888001234000ULL + i);
+        /* cred in the task's own pages, so that it is readable */
+        gm_put64(f->g, pa + 2960, t + 4096);
+        memcpy(f->g->ram + pa + 4096 + 8, &(int32_t){ 1000 + i }, 4);
+    }
+    gm_put64(f->g, init_pa + TASK_TASKS, TASK + 16384 + TASK_TASKS);
+    return init_pa;
+}
+
+static void test_processes(void)
+{
+    g_autoptr(GArray) seen = g_array_new(false, false,
+                                         sizeof(VmiProcessInfo));
+    uint64_t task_pa[NTASKS];
+    VmiProcessInfo *p;
+    Fixture f;
+    VmiKernel *k;
+    char *err = NULL;
+    VmiMem m;
+
+    fixture_init(&f, BANNER_TEXT "\n");
+    gm_mem(f.g, &m);
     k = vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err);
-    g_assert_null(err);
-    g_assert_cmphex(k->sysretq, ==, SYSRETQ_END - 3 + SLIDE);
+    g_assert_nonnull(k);
+
+    /* init_task unmapped: a clean error */
+    g_assert_false(vmi_linux_processes(f.l, k, &m, count_process, seen,
+                                       &err));
+    g_assert_nonnull(strstr(err, "init_task"));
+    g_clear_pointer(&err, g_free);
+
+    make_tasks(&f, task_pa);
+    g_assert_true(vmi_linux_processes(f.l, k, &m, count_process, seen,
+                                      &err));
+    g_assert_cmpuint(seen->len, ==, NTASKS);
+    p = &g_array_index(seen, VmiProcessInfo, 1);
+    g_assert_cmpint(p->pid, ==, 101);
+    g_assert_cmpint(p->uid, ==, 1001);
+    g_assert_cmphex(p->pgd, ==, 0xffff888001234001ULL);
+    g_assert_cmpint(g_array_index(seen, VmiProcessInfo, 0).ppid, ==, 0);
+    g_assert_cmphex(g_array_index(seen, VmiProcessInfo, 0).pgd, ==, 0);
+
+    /* a cycle that never returns to init_task: the bound ends it */
+    gm_put64(f.g, task_pa[NTASKS - 1] + TASK_TASKS,
+             TASK + 16384 + TASK_TASKS);
+    g_array_set_size(seen, 0);
+    g_assert_true(vmi_linux_processes(f.l, k, &m, count_process, seen,
+                                      &err));
+    g_assert_cmpuint(seen->len, ==, VMI_PROCESS_MAX);
+
+    /* a link into unmapped memory: the walk stops there */
+    gm_put64(f.g, task_pa[1] + TASK_TASKS, 0xdead000000000000ULL);
+    g_array_set_size(seen, 0);
+    g_assert_true(vmi_linux_processes(f.l, k, &m, count_process, seen,
+                                      &err));
+    g_assert_cmpuint(seen->len, ==, 3);
+    g_assert_cmpint(g_array_index(seen, VmiProcessInfo, 2).pid, ==, -1);
     vmi_kernel_free(k);
+    fixture_free(&f);
+}
+
+#define DENTRIES        UINT64_C(0xffff888004000000)
+
+static void put_dentry(Fixture *f, uint64_t pa, uint64_t d, uint64_t parent,
+                       const char *name)
+{
+    uint64_t str = d + 0x80;
+
+    gm_put64(f->g, pa + (d - DENTRIES) + 24, parent);
+    gm_put64(f->g, pa + (d - DENTRIES) + 32 + 8, str);
+    strcpy((char *)f->g->ram + pa + (str - DENTRIES), name);
+}
+
+/* mm->exe_file's path, across a mount point, and a dentry cycle */
+static void test_exe_path(void)
+{
+    const uint64_t root = DENTRIES, usr = DENTRIES + 0x100,
+        mroot = DENTRIES + 0x200, bin = DENTRIES + 0x300,
+        ls = DENTRIES + 0x400, mount1 = DENTRIES + 0x1000,
+        mount2 = DENTRIES + 0x2000;
+    uint64_t task_pa[NTASKS], pa, t = TASK + 2 * 16384;
+    char *path;
+    Fixture f;
+
+    fixture_init(&f, BANNER_TEXT "\n");
+    make_tasks(&f, task_pa);
+    pa = gm_map_new(f.g, DENTRIES, 0x4000);
+    put_dentry(&f, pa, root, root, "/");
+    put_dentry(&f, pa, usr, root, "usr");
+    put_dentry(&f, pa, mroot, mroot, "/");
+    put_dentry(&f, pa, bin, mroot, "bin");
+    put_dentry(&f, pa, ls, bin, "ls");
+    gm_put64(f.g, pa + 0x1000 + 16, mount1);            /* its own parent */
+    gm_put64(f.g, pa + 0x1000 + 32, root);
+    gm_put64(f.g, pa + 0x2000 + 16, mount1);
+    gm_put64(f.g, pa + 0x2000 + 24, usr);
+    gm_put64(f.g, pa + 0x2000 + 32, mroot);
+    /* task 1's mm (at +8192) points to a file at +12288 */
+    gm_put64(f.g, task_pa[1] + 8192 + 944, t + 12288);
+    gm_put64(f.g, task_pa[1] + 12288 + 16, mount2 + 32);
+    gm_put64(f.g, task_pa[1] + 12288 + 24, ls);
+    {
+        VmiMem m;
+
+        gm_mem(f.g, &m);
+        path = vmi_linux_exe_path(f.l, &m, t);
+        g_assert_cmpstr(path, ==, "/usr/bin/ls");
+        g_free(path);
+
+        /* kernel thread: no mm */
+        g_assert_null(vmi_linux_exe_path(f.l, &m, TASK + 16384));
+
+        /* bin and ls each other's parent: the depth bound ends it */
+        put_dentry(&f, pa, bin, ls, "bin");
+        path = vmi_linux_exe_path(f.l, &m, t);
+        g_assert_nonnull(path);
+        g_assert_cmpuint(strlen(path), <=, VMI_PATH_DEPTH * 4);
+        g_free(path);
+
+        /* an unreadable name */
+        gm_put64(f.g, pa + (ls - DENTRIES) + 40, 0xdead000000000000ULL);
+        g_assert_null(vmi_linux_exe_path(f.l, &m, t));
+    }
     fixture_free(&f);
 }
 
@@ -314,7 +489,9 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vmi/linux/identify", test_identify);
-    g_test_add_func("/vmi/linux/return-sites", test_return_sites);
+    g_test_add_func("/vmi/linux/trap-sites", test_trap_sites);
+    g_test_add_func("/vmi/linux/processes", test_processes);
+    g_test_add_func("/vmi/linux/exe-path", test_exe_path);
     g_test_add_func("/vmi/linux/banner-mismatch", test_banner_mismatch);
     g_test_add_func("/vmi/linux/current-task", test_current);
     g_test_add_func("/vmi/linux/decode", test_decode);

@@ -122,7 +122,7 @@ static void test_decode_openat(void)
     g_assert_true(read_proto(&f, &p));
     /* the path crosses into the second page */
     memcpy(f.g->ram + f.user_pa + 4090, "/etc/passwd", 12);
-    vmi_params_decode(&p, "openat", args, &f.m, &ps);
+    vmi_params_decode(&p, "openat", args, 8, &f.m, &ps);
     g_assert_cmpuint(ps.n, ==, 4);
     g_assert_cmpint(ps.p[0].kind, ==, VMI_PARAM_FD);
     g_assert_cmpstr(ps.p[0].text, ==, "AT_FDCWD");
@@ -138,19 +138,19 @@ static void test_decode_openat(void)
     /* unknown bits stay visible; unreadable and NULL strings */
     args[1] = USER + 0x100000;
     args[2] = 0x80000000 | 2;
-    vmi_params_decode(&p, "openat", args, &f.m, &ps);
+    vmi_params_decode(&p, "openat", args, 8, &f.m, &ps);
     g_assert_true(ps.p[1].unreadable);
     g_assert_null(ps.p[1].text);
     g_assert_cmpstr(ps.p[2].text, ==, "O_RDWR|0x80000000");
     vmi_params_clear(&ps);
     args[1] = 0;
-    vmi_params_decode(&p, "openat", args, &f.m, &ps);
+    vmi_params_decode(&p, "openat", args, 8, &f.m, &ps);
     g_assert_false(ps.p[1].unreadable);
     g_assert_null(ps.p[1].text);
     vmi_params_clear(&ps);
 
     /* no prototype, nothing decoded */
-    vmi_params_decode(NULL, "openat", args, &f.m, &ps);
+    vmi_params_decode(NULL, "openat", args, 8, &f.m, &ps);
     g_assert_cmpuint(ps.n, ==, 0);
     vmi_syscall_proto_clear(&p);
     gm_free(f.g);
@@ -181,7 +181,7 @@ static void test_decode_strings(void)
         envp[i] = USER;
     }
     envp[300] = 0;
-    vmi_params_decode(&p, "execve", args, &f.m, &ps);
+    vmi_params_decode(&p, "execve", args, 8, &f.m, &ps);
     g_assert_cmpint(ps.p[1].kind, ==, VMI_PARAM_STRINGS);
     g_assert_cmpuint(g_strv_length(ps.p[1].strings), ==, 2);
     g_assert_true(g_utf8_validate(ps.p[1].strings[1], -1, NULL));
@@ -193,9 +193,44 @@ static void test_decode_strings(void)
     /* an array running into unmapped memory */
     args[1] = USER + 2 * 4096 - 8;
     *(uint64_t *)(f.g->ram + f.user_pa + 2 * 4096 - 8) = USER;
-    vmi_params_decode(&p, "execve", args, &f.m, &ps);
+    vmi_params_decode(&p, "execve", args, 8, &f.m, &ps);
     g_assert_cmpuint(g_strv_length(ps.p[1].strings), ==, 1);
     g_assert_true(ps.p[1].unreadable);
+    vmi_params_clear(&ps);
+    vmi_syscall_proto_clear(&p);
+    gm_free(f.g);
+}
+
+/* A 32-bit process's argv: 4-byte pointers, below 4 GiB */
+static void test_decode_strings32(void)
+{
+    static const char *const types[] = {
+        "const char *", "const char *const *", "const char *const *"
+    };
+    static const char *const names[] = { "filename", "argv", "envp" };
+    VmiSyscallProto p = make_proto(types, names, 3);
+    const uint64_t low = 0x08048000;
+    uint64_t args[6] = { low, low + 0x100, 0 };
+    uint64_t pa;
+    uint32_t *argv;
+    Fixture f;
+    VmiParams ps;
+
+    fixture_init(&f);
+    pa = gm_map_new(f.g, low, 4096);
+    argv = (uint32_t *)(f.g->ram + pa + 0x100);
+    strcpy((char *)f.g->ram + pa, "/bin/vmi-ia32");
+    strcpy((char *)f.g->ram + pa + 0x20, "two words");
+    argv[0] = low;
+    argv[1] = low + 0x20;
+    argv[2] = 0;
+    argv[3] = low;              /* past the end: must not be read */
+    vmi_params_decode(&p, "execve", args, 4, &f.m, &ps);
+    g_assert_cmpstr(ps.p[0].text, ==, "/bin/vmi-ia32");
+    g_assert_cmpuint(g_strv_length(ps.p[1].strings), ==, 2);
+    g_assert_cmpstr(ps.p[1].strings[1], ==, "two words");
+    g_assert_false(ps.p[1].truncated || ps.p[1].unreadable);
+    g_assert_null(ps.p[2].strings);
     vmi_params_clear(&ps);
     vmi_syscall_proto_clear(&p);
     gm_free(f.g);
@@ -220,7 +255,7 @@ static void test_decode_sockaddr(void)
 
     memcpy(sa, in4, sizeof(in4));
     args[2] = 16;
-    vmi_params_decode(&p, "connect", args, &f.m, &ps);
+    vmi_params_decode(&p, "connect", args, 8, &f.m, &ps);
     g_assert_cmpint(ps.p[1].kind, ==, VMI_PARAM_SOCKADDR);
     g_assert_cmpstr(ps.p[1].sockaddr.family, ==, "AF_INET");
     g_assert_cmpstr(ps.p[1].sockaddr.address, ==, "10.0.2.15");
@@ -229,7 +264,7 @@ static void test_decode_sockaddr(void)
 
     memcpy(sa, in6, sizeof(in6));
     args[2] = sizeof(in6);
-    vmi_params_decode(&p, "connect", args, &f.m, &ps);
+    vmi_params_decode(&p, "connect", args, 8, &f.m, &ps);
     g_assert_cmpstr(ps.p[1].sockaddr.family, ==, "AF_INET6");
     g_assert_cmpstr(ps.p[1].sockaddr.address, ==, "2001:db8:0:0:0:0:0:1");
     g_assert_cmpint(ps.p[1].sockaddr.port, ==, 53);
@@ -237,7 +272,7 @@ static void test_decode_sockaddr(void)
 
     memcpy(sa, un_abstract, sizeof(un_abstract));
     args[2] = sizeof(un_abstract);
-    vmi_params_decode(&p, "connect", args, &f.m, &ps);
+    vmi_params_decode(&p, "connect", args, 8, &f.m, &ps);
     g_assert_cmpstr(ps.p[1].sockaddr.family, ==, "AF_UNIX");
     g_assert_cmpstr(ps.p[1].sockaddr.path, ==, "@x1");
     g_assert_cmpint(ps.p[1].sockaddr.port, ==, -1);
@@ -248,23 +283,23 @@ static void test_decode_sockaddr(void)
     sa[1] = 0;
     memset(sa + 2, 0xff, 108);
     args[2] = 110;
-    vmi_params_decode(&p, "connect", args, &f.m, &ps);
+    vmi_params_decode(&p, "connect", args, 8, &f.m, &ps);
     g_assert_true(g_utf8_validate(ps.p[1].sockaddr.path, -1, NULL));
     vmi_params_clear(&ps);
 
     /* lengths the kernel would refuse; an address across unmapped memory */
     args[2] = 1;
-    vmi_params_decode(&p, "connect", args, &f.m, &ps);
+    vmi_params_decode(&p, "connect", args, 8, &f.m, &ps);
     g_assert_true(ps.p[1].unreadable);
     g_assert_null(ps.p[1].sockaddr.family);
     vmi_params_clear(&ps);
     args[2] = 0xffffffff;
-    vmi_params_decode(&p, "connect", args, &f.m, &ps);
+    vmi_params_decode(&p, "connect", args, 8, &f.m, &ps);
     g_assert_true(ps.p[1].truncated);
     vmi_params_clear(&ps);
     args[1] = USER + 2 * 4096 - 4;
     args[2] = 16;
-    vmi_params_decode(&p, "connect", args, &f.m, &ps);
+    vmi_params_decode(&p, "connect", args, 8, &f.m, &ps);
     g_assert_true(ps.p[1].unreadable);
     vmi_params_clear(&ps);
     vmi_syscall_proto_clear(&p);
@@ -288,18 +323,18 @@ static void test_flags(void)
     VmiParams ps;
     VmiMem m = { 0 };
 
-    vmi_params_decode(&mmap, "mmap", args, &m, &ps);
+    vmi_params_decode(&mmap, "mmap", args, 8, &m, &ps);
     g_assert_cmpstr(ps.p[2].text, ==, "PROT_NONE");
     g_assert_cmpstr(ps.p[3].text, ==, "MAP_PRIVATE|MAP_ANONYMOUS");
     g_assert_cmpstr(ps.p[4].text, ==, "-1");
     vmi_params_clear(&ps);
     /* the same names in another system call mean nothing to us */
-    vmi_params_decode(&mmap, "msync", args, &m, &ps);
+    vmi_params_decode(&mmap, "msync", args, 8, &m, &ps);
     g_assert_cmpint(ps.p[3].kind, ==, VMI_PARAM_VALUE);
     vmi_params_clear(&ps);
 
     args[0] = 0x3d0f00 | 17;
-    vmi_params_decode(&clone, "clone", args, &m, &ps);
+    vmi_params_decode(&clone, "clone", args, 8, &m, &ps);
     g_assert_cmpstr(ps.p[0].text, ==,
                     "SIG17|CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|"
                     "CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|"
@@ -318,6 +353,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vmi/syscall/proto", test_proto);
     g_test_add_func("/vmi/syscall/decode-openat", test_decode_openat);
     g_test_add_func("/vmi/syscall/decode-strings", test_decode_strings);
+    g_test_add_func("/vmi/syscall/decode-strings32", test_decode_strings32);
     g_test_add_func("/vmi/syscall/decode-sockaddr", test_decode_sockaddr);
     g_test_add_func("/vmi/syscall/flags", test_flags);
     return g_test_run();

@@ -11,7 +11,16 @@
 
 /* The vCPU state a trap needs, however the accelerator obtained it. */
 typedef struct VmiRegs {
-    uint64_t rax, rdi, rsi, rdx, r10, r8, r9;
+    VmiAbi abi;             /* entry: the convention of the call */
+    uint64_t nr;            /* entry: the system call number */
+    uint64_t args[6];       /* entry: its arguments, in ABI order */
+    /*
+     * ia32 entry: read the arguments from pt_regs (bx, cx, dx, si, di,
+     * bp) instead, or only the sixth from the user stack at arg6_at.
+     */
+    bool args_in_pt_regs;
+    uint64_t arg6_at;
+    uint64_t ret;           /* return: the value user space gets */
     uint64_t cr3;
     bool la57;
     uint64_t lstar;         /* the system call entry the kernel installed */

@@ -6,9 +6,11 @@
  * Execute breakpoints in the guest's debug registers, programmed through
  * KVM_SET_GUEST_DEBUG, stop a vCPU at three kernel addresses:
  *
- *   DR3  MSR_LSTAR, the system call entry
- *   DR2  the SYSRETQ of entry_SYSCALL_64, the fast way back to user space
- *   DR1  the common IRET path back to user space (execve, signals, ...)
+ *   DR3  MSR_LSTAR, the 64-bit system call entry (user registers loaded)
+ *   DR2  syscall_exit_to_user_mode(regs), which every system call of
+ *        either ABI passes on its way back to user space
+ *   DR1  ia32_sys_call(regs, nr), where every 32-bit system call (int
+ *        0x80, SYSENTER, compat SYSCALL) is dispatched
  *
  * DR0 stays with the gdbstub.  Guest code is never modified.  The debug
  * exit is taken before the gdbstub looks at it; the vCPU resumes with
@@ -38,13 +40,13 @@
 #include "vmi-internal.h"
 
 enum {
-    SLOT_RETURN_VIA_IRET = 1,
-    SLOT_SYSRETQ = 2,
+    SLOT_IA32 = 1,
+    SLOT_EXIT = 2,
     SLOT_ENTRY = 3,
     SLOTS_RESERVED = 3,
 };
 
-#define SLOTS_MASK  ((1u << SLOT_RETURN_VIA_IRET) | (1u << SLOT_SYSRETQ) | \
+#define SLOTS_MASK  ((1u << SLOT_IA32) | (1u << SLOT_EXIT) | \
                      (1u << SLOT_ENTRY))
 #define DR6_HITS    0xfu
 #define DR7_FIXED   0x0600u     /* GE and the reserved bit 10 */
@@ -86,7 +88,7 @@ void vmi_kvm_merge_guest_debug(CPUState *cs, struct kvm_guest_debug *dbg)
     dbg->control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
     dbg->arch.debugreg[7] |= DR7_FIXED;
     for (int slot = 0; slot < 4; slot++) {
-        if (SLOTS_MASK & (1u << slot)) {
+        if ((SLOTS_MASK & (1u << slot)) && qatomic_read(&vk.addr[slot])) {
             /* global enable; type 00 (execute) and length 00 */
             dbg->arch.debugreg[slot] = qatomic_read(&vk.addr[slot]);
             dbg->arch.debugreg[7] |= 2u << (slot * 2);
@@ -166,21 +168,23 @@ static bool msr_ioctl(CPUState *cs, unsigned long ioctl, uint32_t index,
 static void regs_from_kvm(const struct kvm_regs *regs,
                           const struct kvm_sregs *sregs, VmiRegs *r)
 {
-    r->rax = regs->rax;
-    r->rdi = regs->rdi;
-    r->rsi = regs->rsi;
-    r->rdx = regs->rdx;
-    r->r10 = regs->r10;
-    r->r8 = regs->r8;
-    r->r9 = regs->r9;
+    memset(r, 0, sizeof(*r));
+    r->abi = VMI_ABI_X86_64;
+    r->nr = regs->rax;
+    r->args[0] = regs->rdi;
+    r->args[1] = regs->rsi;
+    r->args[2] = regs->rdx;
+    r->args[3] = regs->r10;
+    r->args[4] = regs->r8;
+    r->args[5] = regs->r9;
+    r->ret = regs->rax;
     r->cr3 = sregs->cr3;
     r->la57 = (sregs->efer & MSR_EFER_LMA) && (sregs->cr4 & CR4_LA57_MASK);
-    r->pt_regs = 0;
 }
 
 /*
- * The kernel's per-cpu base while user GS is loaded, i.e. at the entry
- * and at SYSRETQ.  It only changes when the kernel boots again, so one
+ * The kernel's per-cpu base while user GS is loaded, i.e. at the 64-bit
+ * entry.  It only changes when the kernel boots again, so one
  * KVM_GET_MSRS per vCPU and boot.
  */
 static uint64_t kernel_gs_base(CPUState *cs)
@@ -218,14 +222,20 @@ static void trap(CPUState *cs, int slot, uint64_t pc,
         r.percpu_base = kernel_gs_base(cs);
         vmi_trap_syscall_enter(cs, &r);
         break;
-    case SLOT_SYSRETQ:
-        r.percpu_base = kernel_gs_base(cs);
-        vmi_trap_return_to_user(cs, &r);
-        break;
-    case SLOT_RETURN_VIA_IRET:
-        /* still on the kernel's GS; the user's registers are on the stack */
+    case SLOT_IA32:
+        /* ia32_sys_call(struct pt_regs *regs, unsigned int nr) */
+        r.abi = VMI_ABI_IA32;
+        r.nr = (uint32_t)regs->rsi;
+        r.args_in_pt_regs = true;
+        r.pt_regs = regs->rdi;
+        r.lstar = qatomic_read(&vk.addr[SLOT_ENTRY]);
         r.percpu_base = sregs->gs.base;
-        r.pt_regs = regs->rsp;
+        vmi_trap_syscall_enter(cs, &r);
+        break;
+    case SLOT_EXIT:
+        /* syscall_exit_to_user_mode(struct pt_regs *regs), kernel GS */
+        r.pt_regs = regs->rdi;
+        r.percpu_base = sregs->gs.base;
         vmi_trap_return_to_user(cs, &r);
         break;
     }
@@ -364,18 +374,18 @@ bool vmi_kvm_arm(const VmiKernel *k, Error **errp)
 {
     bool ok = true;
 
-    if (k && (!k->sysretq || !k->return_via_iret)) {
+    if (k && !k->syscall_exit) {
         ok = false;
         error_setg(errp, "cannot trap system call returns of '%s' under "
-                   "KVM: its profile lacks entry_SYSRETQ_end or "
-                   "swapgs_restore_regs_and_return_to_usermode, or no "
-                   "SYSRETQ is at the former", k->banner);
+                   "KVM: its profile lacks syscall_exit_to_user_mode "
+                   "(Linux 5.9 or later has it)", k->banner);
         k = NULL;
     }
     if (k) {
         qatomic_set(&vk.addr[SLOT_ENTRY], k->lstar);
-        qatomic_set(&vk.addr[SLOT_SYSRETQ], k->sysretq);
-        qatomic_set(&vk.addr[SLOT_RETURN_VIA_IRET], k->return_via_iret);
+        qatomic_set(&vk.addr[SLOT_EXIT], k->syscall_exit);
+        /* 0 (not traced) before ia32_sys_call, Linux 6.9 and 6.x stables */
+        qatomic_set(&vk.addr[SLOT_IA32], k->ia32_dispatch);
     }
     qatomic_set(&vk.armed, k != NULL);
     update_all_cpus(false);

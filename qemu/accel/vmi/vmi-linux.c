@@ -19,8 +19,8 @@
 #define SYSCALL_PREFIX  "__x64_sys_"
 #define KASLR_ALIGN     0x200000ULL
 #define PTI_USER_BIT    (1ULL << 12)
-#define SYSRETQ_LEN     3
-static const uint8_t sysretq_insn[SYSRETQ_LEN] = { 0x48, 0x0f, 0x07 };
+
+#include "vmi-ia32-syscalls.h"
 
 static bool need_symbol(VmiLinux *l, const char *name, uint64_t *addr,
                         char **err)
@@ -93,19 +93,48 @@ VmiLinux *vmi_linux_new(VmiProfile *profile, char **err)
     }
     l->pti = vmi_profile_symbol(profile, "pti_init", &unused);
 
-    /* SYSRETQ is the last instruction before the entry_SYSRETQ_end label */
-    if (vmi_profile_symbol(profile, "entry_SYSRETQ_end", &l->sysretq)) {
-        l->sysretq -= SYSRETQ_LEN;
-    }
-    if (!vmi_profile_symbol(profile,
-                            "swapgs_restore_regs_and_return_to_usermode",
-                            &l->return_via_iret)) {
-        vmi_profile_symbol(profile, "common_interrupt_return",
-                           &l->return_via_iret);
-    }
+    vmi_profile_symbol(profile, "syscall_exit_to_user_mode",
+                       &l->syscall_exit);
+    vmi_profile_symbol(profile, "ia32_sys_call", &l->ia32_dispatch);
     if (!vmi_profile_field(profile, "pt_regs", "ax", &l->pt_regs_ax)) {
         l->pt_regs_ax = 0;
     }
+    l->has_pt_regs_args32 = true;
+    for (unsigned i = 0; i < 6; i++) {
+        static const char *const regs32[6] = { "bx", "cx", "dx", "si", "di",
+                                               "bp" };
+
+        l->has_pt_regs_args32 &=
+            vmi_profile_field(profile, "pt_regs", regs32[i],
+                              &l->pt_regs_args32[i]);
+    }
+    l->has_tasks =
+        vmi_profile_symbol(profile, "init_task", &l->init_task) &&
+        vmi_profile_field(profile, "task_struct", "tasks", &l->task_tasks) &&
+        vmi_profile_field(profile, "task_struct", "real_parent",
+                          &l->task_real_parent) &&
+        vmi_profile_field(profile, "task_struct", "mm", &l->task_mm) &&
+        vmi_profile_field(profile, "task_struct", "cred", &l->task_cred) &&
+        vmi_profile_field(profile, "mm_struct", "pgd", &l->mm_pgd) &&
+        vmi_profile_field(profile, "cred", "uid", &l->cred_uid);
+    l->has_exe_path =
+        vmi_profile_field(profile, "mm_struct", "exe_file",
+                          &l->mm_exe_file) &&
+        vmi_profile_field(profile, "file", "f_path", &l->file_f_path) &&
+        vmi_profile_field(profile, "path", "mnt", &l->path_mnt) &&
+        vmi_profile_field(profile, "path", "dentry", &l->path_dentry) &&
+        vmi_profile_field(profile, "dentry", "d_parent",
+                          &l->dentry_d_parent) &&
+        vmi_profile_field(profile, "dentry", "d_name", &l->dentry_d_name) &&
+        vmi_profile_field(profile, "qstr", "name", &l->qstr_name);
+    l->has_mounts =
+        vmi_profile_field(profile, "mount", "mnt", &l->mount_mnt) &&
+        vmi_profile_field(profile, "mount", "mnt_parent",
+                          &l->mount_mnt_parent) &&
+        vmi_profile_field(profile, "mount", "mnt_mountpoint",
+                          &l->mount_mnt_mountpoint) &&
+        vmi_profile_field(profile, "vfsmount", "mnt_root",
+                          &l->vfsmount_mnt_root);
     l->has_meta =
         vmi_profile_field(profile, "syscall_metadata", "nb_args",
                           &l->meta_nb_args) &&
@@ -145,6 +174,7 @@ void vmi_kernel_free(VmiKernel *k)
         vmi_syscall_proto_clear(&k->protos[i]);
     }
     g_free(k->protos);
+    g_free(k->ia32_protos);
     g_free(k);
 }
 
@@ -170,6 +200,32 @@ static void read_protos(const VmiLinux *l, VmiMem *m, VmiKernel *k)
                                    l->meta_types, l->meta_args,
                                    &k->protos[nr])) {
             k->nr_protos++;
+        }
+    }
+}
+
+/*
+ * 32-bit processes call the same kernel functions by other numbers; the
+ * compat_ variants take the same arguments in 32-bit layouts.
+ */
+static void map_ia32_protos(VmiKernel *k)
+{
+    g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash,
+                                                     g_str_equal);
+
+    for (unsigned nr = 0; nr < k->nr_syscalls; nr++) {
+        if (k->protos[nr].known) {
+            g_hash_table_insert(by_name, k->syscall_names[nr],
+                                &k->protos[nr]);
+        }
+    }
+    k->ia32_protos = g_new0(const VmiSyscallProto *,
+                            G_N_ELEMENTS(vmi_ia32_syscall_names));
+    for (unsigned nr = 0; nr < G_N_ELEMENTS(vmi_ia32_syscall_names); nr++) {
+        const char *name = vmi_ia32_syscall_names[nr];
+
+        if (name) {
+            k->ia32_protos[nr] = g_hash_table_lookup(by_name, name);
         }
     }
 }
@@ -229,17 +285,11 @@ VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
     k = g_new0(VmiKernel, 1);
     k->lstar = lstar;
     k->slide = slide;
-    if (l->sysretq) {
-        uint8_t insn[SYSRETQ_LEN];
-
-        /* a breakpoint in the middle of an instruction would never fire */
-        if (vmi_read(m, l->sysretq + slide, insn, sizeof(insn)) &&
-            !memcmp(insn, sysretq_insn, sizeof(insn))) {
-            k->sysretq = l->sysretq + slide;
-        }
+    if (l->syscall_exit) {
+        k->syscall_exit = l->syscall_exit + slide;
     }
-    if (l->return_via_iret) {
-        k->return_via_iret = l->return_via_iret + slide;
+    if (l->ia32_dispatch) {
+        k->ia32_dispatch = l->ia32_dispatch + slide;
     }
     k->banner = g_strdup(banner);
     k->syscall_names = g_new0(char *, n + 1);
@@ -261,6 +311,7 @@ VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
         return NULL;
     }
     read_protos(l, m, k);
+    map_ia32_protos(k);
     return k;
 }
 
@@ -299,16 +350,198 @@ bool vmi_linux_current(const VmiLinux *l, VmiMem *m, uint64_t kernel_gs_base,
            vmi_linux_read_task(l, m, addr, task);
 }
 
-const char *vmi_kernel_syscall_name(const VmiKernel *k, uint64_t nr)
+bool vmi_linux_has_syscall(const VmiLinux *l, const char *name)
 {
-    return nr < k->nr_syscalls ? k->syscall_names[nr] : "unknown";
+    g_autofree char *sym = g_strconcat(SYSCALL_PREFIX, name, NULL);
+    uint64_t unused;
+
+    if (vmi_profile_symbol(l->profile, sym, &unused)) {
+        return true;
+    }
+    for (unsigned nr = 0; nr < G_N_ELEMENTS(vmi_ia32_syscall_names); nr++) {
+        if (vmi_ia32_syscall_names[nr] &&
+            !strcmp(vmi_ia32_syscall_names[nr], name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+unsigned vmi_kernel_nr_syscalls(const VmiKernel *k, VmiAbi abi)
+{
+    return abi == VMI_ABI_IA32 ? G_N_ELEMENTS(vmi_ia32_syscall_names) :
+           k->nr_syscalls;
+}
+
+const char *vmi_kernel_syscall_name(const VmiKernel *k, VmiAbi abi,
+                                    uint64_t nr)
+{
+    const char *name = NULL;
+
+    if (abi == VMI_ABI_IA32) {
+        if (nr < G_N_ELEMENTS(vmi_ia32_syscall_names)) {
+            name = vmi_ia32_syscall_names[nr];
+        }
+    } else if (nr < k->nr_syscalls) {
+        name = k->syscall_names[nr];
+    }
+    return name ? name : "unknown";
 }
 
 const VmiSyscallProto *vmi_kernel_syscall_proto(const VmiKernel *k,
-                                                uint64_t nr)
+                                                VmiAbi abi, uint64_t nr)
 {
+    if (abi == VMI_ABI_IA32) {
+        return nr < G_N_ELEMENTS(vmi_ia32_syscall_names) && k->ia32_protos ?
+               k->ia32_protos[nr] : NULL;
+    }
     return nr < k->nr_syscalls && k->protos && k->protos[nr].known ?
            &k->protos[nr] : NULL;
+}
+
+/*
+ * Step from the root of mount @*mnt to where it is mounted; false at the
+ * root of the tree (or without the mount layout).
+ */
+static bool cross_mount(const VmiLinux *l, VmiMem *m, uint64_t *mnt,
+                        uint64_t *dentry)
+{
+    uint64_t mount = *mnt - l->mount_mnt, parent, mountpoint;
+
+    if (!l->has_mounts ||
+        !vmi_read_u64(m, mount + l->mount_mnt_parent, &parent) ||
+        parent == mount ||
+        !vmi_read_u64(m, mount + l->mount_mnt_mountpoint, &mountpoint)) {
+        return false;
+    }
+    *mnt = parent + l->mount_mnt;
+    *dentry = mountpoint;
+    return true;
+}
+
+char *vmi_linux_exe_path(const VmiLinux *l, VmiMem *m, uint64_t task)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    uint64_t mm, file, mnt, dentry;
+    GString *path;
+    char *valid;
+
+    if (!l->has_exe_path || !l->has_tasks ||
+        !vmi_read_u64(m, task + l->task_mm, &mm) || !mm ||
+        !vmi_read_u64(m, mm + l->mm_exe_file, &file) || !file ||
+        !vmi_read_u64(m, file + l->file_f_path + l->path_mnt, &mnt) ||
+        !vmi_read_u64(m, file + l->file_f_path + l->path_dentry,
+                      &dentry)) {
+        return NULL;
+    }
+    while (names->len < VMI_PATH_DEPTH) {
+        uint64_t parent, root = 0, name_ptr;
+        char name[256];
+        bool truncated;
+
+        if (l->has_mounts) {
+            vmi_read_u64(m, mnt + l->vfsmount_mnt_root, &root);
+        }
+        if (dentry == root && cross_mount(l, m, &mnt, &dentry)) {
+            continue;
+        }
+        if (!vmi_read_u64(m, dentry + l->dentry_d_parent, &parent)) {
+            return NULL;
+        }
+        if (parent == dentry) {
+            break;      /* the root of the file system tree */
+        }
+        if (!vmi_read_u64(m, dentry + l->dentry_d_name + l->qstr_name,
+                          &name_ptr) ||
+            vmi_read_cstr(m, name_ptr, name, sizeof(name), &truncated) < 0) {
+            return NULL;
+        }
+        g_ptr_array_add(names, g_strdup(name));
+        dentry = parent;
+    }
+    path = g_string_new("");
+    for (guint i = names->len; i-- > 0;) {
+        g_string_append_c(path, '/');
+        g_string_append(path, g_ptr_array_index(names, i));
+        if (path->len > VMI_STRING_MAX) {
+            g_string_truncate(path, VMI_STRING_MAX);
+            break;
+        }
+    }
+    if (!path->len) {
+        g_string_append_c(path, '/');
+    }
+    valid = g_utf8_make_valid(path->str, -1);
+    g_string_free(path, true);
+    return valid;
+}
+
+void vmi_linux_read_process(const VmiLinux *l, VmiMem *m, uint64_t task,
+                            VmiProcessInfo *p)
+{
+    VmiTask t;
+    uint64_t parent, mm, cred;
+    uint32_t ppid, uid;
+
+    memset(p, 0, sizeof(*p));
+    p->task = task;
+    p->ppid = -1;
+    p->uid = -1;
+    if (vmi_linux_read_task(l, m, task, &t)) {
+        p->pid = t.pid;
+        p->tgid = t.tgid;
+        memcpy(p->comm, t.comm, sizeof(p->comm));
+    } else {
+        p->pid = p->tgid = -1;
+    }
+    if (vmi_read_u64(m, task + l->task_real_parent, &parent) &&
+        vmi_read_u32(m, parent + l->task_tgid, &ppid)) {
+        p->ppid = ppid;
+    }
+    if (vmi_read_u64(m, task + l->task_mm, &mm) && mm &&
+        !vmi_read_u64(m, mm + l->mm_pgd, &p->pgd)) {
+        p->pgd = 0;
+    }
+    if (vmi_read_u64(m, task + l->task_cred, &cred) &&
+        vmi_read_u32(m, cred + l->cred_uid, &uid)) {
+        p->uid = uid;
+    }
+}
+
+bool vmi_linux_processes(const VmiLinux *l, const VmiKernel *k, VmiMem *m,
+                         bool (*fn)(const VmiProcessInfo *p, void *opaque),
+                         void *opaque, char **err)
+{
+    uint64_t head, next;
+    VmiProcessInfo p;
+    unsigned n;
+
+    if (!l->has_tasks) {
+        *err = g_strdup_printf("profile '%s' lacks the task list (init_task, "
+                               "task_struct.tasks/real_parent/mm/cred, "
+                               "mm_struct.pgd or cred.uid)",
+                               l->profile->path);
+        return false;
+    }
+    head = l->init_task + k->slide + l->task_tasks;
+    if (!vmi_read_u64(m, head, &next)) {
+        *err = g_strdup_printf("init_task at 0x%" PRIx64 " is unreadable",
+                               l->init_task + k->slide);
+        return false;
+    }
+    /*
+     * The list is the guest's: it may be changing under us, or be made
+     * cyclic without passing the head again.  The bound ends both.
+     */
+    for (n = 0; next != head && n < VMI_PROCESS_MAX; n++) {
+        uint64_t task = next - l->task_tasks;
+
+        vmi_linux_read_process(l, m, task, &p);
+        if (!fn(&p, opaque) || !vmi_read_u64(m, next, &next)) {
+            break;
+        }
+    }
+    return true;
 }
 
 /*
@@ -410,7 +643,7 @@ static char *read_string(VmiMem *m, uint64_t ptr, VmiDecoded *d)
 
 static char **read_argv(VmiMem *m, uint64_t ptr, VmiDecoded *d)
 {
-    return vmi_user_strings(m, ptr, &d->truncated, &d->unreadable);
+    return vmi_user_strings(m, ptr, 8, &d->truncated, &d->unreadable);
 }
 
 void vmi_linux_decode(const char *name, const uint64_t args[6], VmiMem *m,
@@ -463,7 +696,9 @@ void vmi_decoded_clear(VmiDecoded *d)
 
 bool vmi_linux_syscall_noreturn(const char *name)
 {
-    return !strcmp(name, "exit") || !strcmp(name, "exit_group");
+    /* rt_sigreturn resumes the interrupted context: it has no result */
+    return !strcmp(name, "exit") || !strcmp(name, "exit_group") ||
+           !strcmp(name, "rt_sigreturn") || !strcmp(name, "sigreturn");
 }
 
 /* Linux's generic errno numbers, which x86 uses. */

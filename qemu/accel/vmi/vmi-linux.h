@@ -16,6 +16,13 @@
 #define VMI_BANNER_MAX          512
 #define VMI_DECODED_MAX         4
 
+/* The system call conventions of an x86_64 kernel */
+typedef enum VmiAbi {
+    VMI_ABI_X86_64,     /* SYSCALL from 64-bit code */
+    VMI_ABI_IA32,       /* int 0x80, SYSENTER, SYSCALL from 32-bit code */
+    VMI_ABI_COUNT,
+} VmiAbi;
+
 /* What a profile tells us about one kernel build; immutable once made. */
 typedef struct VmiLinux {
     VmiProfile *profile;
@@ -26,13 +33,28 @@ typedef struct VmiLinux {
     uint64_t task_pid, task_tgid, task_comm;
     bool pti;                   /* kernel built with page table isolation */
     /*
-     * Where system calls return to user space, for traps that cannot see
-     * SYSRET/IRET themselves (KVM breakpoints); 0 if the profile lacks them.
+     * Functions every system call passes through, for traps that cannot
+     * see the instructions (KVM breakpoints); 0 if the profile lacks them.
      */
-    uint64_t sysretq;           /* the SYSRETQ of entry_SYSCALL_64 */
-    uint64_t return_via_iret;   /* common path back to user by IRET */
-    /* offset of ax in struct pt_regs; 0 if unknown */
+    uint64_t syscall_exit;      /* syscall_exit_to_user_mode(regs) */
+    uint64_t ia32_dispatch;     /* ia32_sys_call(regs, nr) */
+    /* offsets in struct pt_regs; pt_regs_ax is 0 if unknown */
     uint64_t pt_regs_ax;
+    uint64_t pt_regs_args32[6]; /* bx, cx, dx, si, di, bp */
+    bool has_pt_regs_args32;
+    /* the task list, for the process list; has_tasks if known */
+    bool has_tasks;
+    uint64_t init_task;
+    uint64_t task_tasks, task_real_parent, task_mm, task_cred, mm_pgd;
+    uint64_t cred_uid;
+    /* mm->exe_file's path, for exec events; has_exe_path if known */
+    bool has_exe_path;
+    uint64_t mm_exe_file, file_f_path, path_mnt, path_dentry;
+    uint64_t dentry_d_parent, dentry_d_name, qstr_name;
+    /* crossing mount points; has_mounts if known */
+    bool has_mounts;
+    uint64_t mount_mnt, mount_mnt_parent, mount_mnt_mountpoint;
+    uint64_t vfsmount_mnt_root;
     /* struct syscall_metadata, to read prototypes; has_meta if known */
     bool has_meta;
     uint64_t meta_nb_args, meta_types, meta_args;
@@ -45,11 +67,13 @@ typedef struct VmiKernel {
     int64_t slide;
     char *banner;
     unsigned nr_syscalls;
-    uint64_t sysretq;           /* run-time addresses; 0 when unknown */
-    uint64_t return_via_iret;
+    uint64_t syscall_exit;      /* run-time addresses; 0 when unknown */
+    uint64_t ia32_dispatch;
     char **syscall_names;       /* nr -> name, nr_syscalls entries */
     VmiSyscallProto *protos;    /* nr -> prototype, nr_syscalls entries */
     unsigned nr_protos;         /* how many are known */
+    /* ia32 prototypes: those of the x86_64 system calls of the same name */
+    const VmiSyscallProto **ia32_protos;
 } VmiKernel;
 
 typedef struct VmiTask {
@@ -58,6 +82,19 @@ typedef struct VmiTask {
     int32_t tgid;
     char comm[VMI_COMM_LEN];
 } VmiTask;
+
+/* One entry of the process list */
+typedef struct VmiProcessInfo {
+    int32_t pid;
+    int32_t tgid;
+    int32_t ppid;           /* -1 if unreadable */
+    int64_t uid;            /* -1 if unreadable */
+    uint64_t task;
+    uint64_t pgd;           /* 0 for kernel threads */
+    char comm[VMI_COMM_LEN];
+} VmiProcessInfo;
+
+#define VMI_PROCESS_MAX     65536
 
 /* Decoded pointer arguments of one system call. */
 typedef struct VmiDecoded {
@@ -99,10 +136,39 @@ bool vmi_linux_current_addr(const VmiLinux *l, VmiMem *m,
 bool vmi_linux_read_task(const VmiLinux *l, VmiMem *m, uint64_t addr,
                          VmiTask *task);
 
-const char *vmi_kernel_syscall_name(const VmiKernel *k, uint64_t nr);
-/* The kernel's prototype of system call @nr, or NULL. */
+/* The name of system call @nr of @abi; "unknown" past the table. */
+const char *vmi_kernel_syscall_name(const VmiKernel *k, VmiAbi abi,
+                                    uint64_t nr);
+/* The kernel's prototype of system call @nr of @abi, or NULL. */
 const VmiSyscallProto *vmi_kernel_syscall_proto(const VmiKernel *k,
-                                                uint64_t nr);
+                                                VmiAbi abi, uint64_t nr);
+/* True if the profile's kernel has system call @name in either ABI */
+bool vmi_linux_has_syscall(const VmiLinux *l, const char *name);
+/* How many system calls @abi numbers */
+unsigned vmi_kernel_nr_syscalls(const VmiKernel *k, VmiAbi abi);
+
+#define VMI_PATH_DEPTH      64
+
+/*
+ * The path of the program the task at @task runs (mm->exe_file), walked
+ * up its dentries and mounts, at most VMI_PATH_DEPTH components and
+ * VMI_STRING_MAX bytes; NULL if unreadable or a kernel thread.
+ */
+char *vmi_linux_exe_path(const VmiLinux *l, VmiMem *m, uint64_t task);
+
+/* Read what the process list shows of the task at @task. */
+void vmi_linux_read_process(const VmiLinux *l, VmiMem *m, uint64_t task,
+                            VmiProcessInfo *p);
+
+/*
+ * Walk the task list from init_task, calling @fn for every process
+ * (thread group leader) until it returns false.  At most
+ * VMI_PROCESS_MAX entries; a cycle or an unreadable link ends the walk.
+ * Returns false, with *@err set, if the list cannot be walked at all.
+ */
+bool vmi_linux_processes(const VmiLinux *l, const VmiKernel *k, VmiMem *m,
+                         bool (*fn)(const VmiProcessInfo *p, void *opaque),
+                         void *opaque, char **err);
 
 /* Decode the pointer arguments of system call @name; never fails. */
 void vmi_linux_decode(const char *name, const uint64_t args[6], VmiMem *m,

@@ -207,8 +207,8 @@ char *vmi_user_string(VmiMem *m, uint64_t ptr, bool *truncated,
     return g_utf8_make_valid(buf, len);
 }
 
-char **vmi_user_strings(VmiMem *m, uint64_t ptr, bool *truncated,
-                        bool *unreadable)
+char **vmi_user_strings(VmiMem *m, uint64_t ptr, unsigned ptr_size,
+                        bool *truncated, bool *unreadable)
 {
     GPtrArray *v = g_ptr_array_new();
 
@@ -220,7 +220,15 @@ char **vmi_user_strings(VmiMem *m, uint64_t ptr, bool *truncated,
             *truncated = true;
             break;
         }
-        if (!vmi_read_u64(m, ptr + i * 8ULL, &s)) {
+        if (ptr_size == 4) {
+            uint32_t s32;
+
+            if (!vmi_read_u32(m, ptr + i * 4ULL, &s32)) {
+                *unreadable = true;
+                break;
+            }
+            s = s32;
+        } else if (!vmi_read_u64(m, ptr + i * 8ULL, &s)) {
             *unreadable = true;
             break;
         }
@@ -337,8 +345,8 @@ static bool is_sockaddr(const char *type)
 }
 
 void vmi_params_decode(const VmiSyscallProto *proto, const char *syscall,
-                       const uint64_t args[VMI_MAX_ARGS], VmiMem *m,
-                       VmiParams *out)
+                       const uint64_t args[VMI_MAX_ARGS], unsigned ptr_size,
+                       VmiMem *m, VmiParams *out)
 {
     memset(out, 0, sizeof(*out));
     if (!proto || !proto->known) {
@@ -356,8 +364,8 @@ void vmi_params_decode(const VmiSyscallProto *proto, const char *syscall,
         if (is_strings(type)) {
             p->kind = VMI_PARAM_STRINGS;
             if (args[i]) {
-                p->strings = vmi_user_strings(m, args[i], &p->truncated,
-                                              &p->unreadable);
+                p->strings = vmi_user_strings(m, args[i], ptr_size,
+                                              &p->truncated, &p->unreadable);
             }
         } else if (is_string(type, name)) {
             p->kind = VMI_PARAM_STRING;

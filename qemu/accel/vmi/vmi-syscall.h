@@ -71,23 +71,25 @@ typedef struct VmiParams {
 
 /*
  * Decode the arguments of system call @syscall (the kernel's name) by its
- * prototype @proto; @m maps the calling process.  Never fails: what
+ * prototype @proto; @m maps the calling process, whose pointers are
+ * @ptr_size (8, or 4 for 32-bit processes) bytes.  Never fails: what
  * cannot be read is marked unreadable and keeps its raw value.
  */
 void vmi_params_decode(const VmiSyscallProto *proto, const char *syscall,
-                       const uint64_t args[VMI_MAX_ARGS], VmiMem *m,
-                       VmiParams *out);
+                       const uint64_t args[VMI_MAX_ARGS], unsigned ptr_size,
+                       VmiMem *m, VmiParams *out);
 void vmi_params_clear(VmiParams *ps);
 
 /*
  * A string (at most 4096 bytes, made valid UTF-8), or a NULL-terminated
- * array of them (at most 256), from the process @m maps.  Sets
+ * array of them (at most 256) whose pointers are @ptr_size bytes, from
+ * the process @m maps.  Sets
  * *@truncated when a bound cut it, *@unreadable when memory was missing.
  */
 char *vmi_user_string(VmiMem *m, uint64_t ptr, bool *truncated,
                       bool *unreadable);
-char **vmi_user_strings(VmiMem *m, uint64_t ptr, bool *truncated,
-                        bool *unreadable);
+char **vmi_user_strings(VmiMem *m, uint64_t ptr, unsigned ptr_size,
+                        bool *truncated, bool *unreadable);
 
 /* Flag names, for tests: "O_RDONLY|O_CLOEXEC". */
 char *vmi_open_flags(uint64_t flags);

@@ -14,10 +14,14 @@
  */
 
 #include "qemu/osdep.h"
+#include "qapi/clone-visitor.h"
 #include "qapi/error.h"
+#include "qapi/qapi-visit-vmi.h"
+#include "qapi/util.h"
 #include "qapi/qapi-commands-vmi.h"
 #include "qapi/qapi-events-vmi.h"
 #include "qemu/config-file.h"
+#include "qemu/cutils.h"
 #include "qemu/main-loop.h"
 #include "qemu/option.h"
 #include "qemu/rcu.h"
@@ -41,8 +45,16 @@
 /* System calls in flight tracked at once; a guest can't grow it further. */
 #define VMI_PENDING_MAX     65536
 
+typedef enum VmiEventKind {
+    VMI_EVENT_SYSCALL,
+    VMI_EVENT_PROCESS_START,
+    VMI_EVENT_PROCESS_EXIT,
+} VmiEventKind;
+
 typedef struct VmiEvent {
+    VmiEventKind kind;
     VmiDirection direction;
+    VmiAbi abi;
     int vcpu;
     uint64_t cr3;
     uint64_t nr;
@@ -55,6 +67,13 @@ typedef struct VmiEvent {
     VmiDecoded decoded;     /* by our table, for kernels without prototypes */
     VmiParams params;       /* by the kernel's prototype */
     bool has_proto;
+    /* process events */
+    VmiProcessStartKind start_kind;
+    int32_t pid, ppid;
+    int code;
+    char *path;
+    char **argv;
+    bool truncated, unreadable;
 } VmiEvent;
 
 /* Single producer (the vCPU's thread), single consumer (the main loop). */
@@ -64,20 +83,47 @@ typedef struct VmiRing {
     uint32_t tail;
     uint64_t trapped;
     uint64_t dropped;
+    uint64_t filtered;
 } VmiRing;
 
+/* What a system call in flight needs at its exit */
 typedef struct VmiPending {
     uint64_t task;      /* hash key: the task_struct's address */
     int32_t pid;
+    VmiAbi abi;
     uint64_t nr;
     int64_t entered_ns; /* QEMU_CLOCK_VIRTUAL: guest time */
+    bool report_exit;   /* the filter wants its exit */
+    uint64_t clone_flags;
+    char *exec_path;    /* execve, execveat: for VMI_PROCESS_START */
+    char **exec_argv;
+    bool exec_truncated, path_unreadable, argv_unreadable;
 } VmiPending;
+
+/* Per system call number: what the filter wants of it */
+enum {
+    SELECT_REPORT = 1,      /* its VMI_SYSCALL events */
+    SELECT_LIFECYCLE = 2,   /* it makes process events */
+};
+
+/* Immutable once published; replaced by vmi-set-filter and on reboot. */
+typedef struct VmiTraceFilter {
+    struct rcu_head rcu;
+    char **syscalls;        /* NULL: every one */
+    int64_t *pids;
+    size_t nr_pids;         /* 0: every task */
+    char **processes;       /* NULL: every task */
+    bool enter, exit;
+    const VmiKernel *kernel;    /* @select was built for it */
+    uint8_t *select[VMI_ABI_COUNT];
+} VmiTraceFilter;
 
 typedef struct VmiSession {
     struct rcu_head rcu;
     VmiLinux *os;
     VmiMechanism mechanism;
     VmiKernel *kernel;      /* RCU-published, replaced on reboot */
+    VmiTraceFilter *filter; /* RCU-published; never NULL when enabled */
     QemuMutex lock;         /* protects the members below */
     uint64_t failed_lstar;
     char *error;
@@ -89,6 +135,7 @@ bool vmi_syscall_hooks_on;
 static struct {
     VmiSession *session;    /* RCU-published; NULL when off */
     char *default_profile;  /* from -vmi profile= */
+    VmiFilter *default_filter;  /* from -vmi filter-...= */
     VmiRing *rings;
     unsigned nr_rings;
     QEMUBH *bh;
@@ -109,6 +156,22 @@ QemuOptsList qemu_vmi_opts = {
             .name = "syscalls",
             .type = QEMU_OPT_BOOL,
             .help = "trace system calls from start-up (default: off)",
+        }, {
+            .name = "filter-syscalls",
+            .type = QEMU_OPT_STRING,
+            .help = "report only these system calls (name:name:...)",
+        }, {
+            .name = "filter-pids",
+            .type = QEMU_OPT_STRING,
+            .help = "report only these pids or tgids (pid:pid:...)",
+        }, {
+            .name = "filter-processes",
+            .type = QEMU_OPT_STRING,
+            .help = "report only these task names (comm:comm:...)",
+        }, {
+            .name = "filter-direction",
+            .type = QEMU_OPT_STRING,
+            .help = "enter, exit or both (default)",
         },
         { /* end of list */ }
     },
@@ -154,35 +217,245 @@ static void regs_from_env(CPUState *cs, VmiRegs *r)
 {
     CPUX86State *env = cpu_env(cs);
 
-    r->rax = env->regs[R_EAX];
-    r->rdi = env->regs[R_EDI];
-    r->rsi = env->regs[R_ESI];
-    r->rdx = env->regs[R_EDX];
-    r->r10 = env->regs[10];
-    r->r8 = env->regs[8];
-    r->r9 = env->regs[9];
+    memset(r, 0, sizeof(*r));
+    r->abi = VMI_ABI_X86_64;
+    r->nr = env->regs[R_EAX];
+    r->args[0] = env->regs[R_EDI];
+    r->args[1] = env->regs[R_ESI];
+    r->args[2] = env->regs[R_EDX];
+    r->args[3] = env->regs[10];
+    r->args[4] = env->regs[8];
+    r->args[5] = env->regs[9];
+    r->ret = env->regs[R_EAX];
     r->cr3 = env->cr[3];
     r->la57 = (env->hflags & HF_LMA_MASK) && (env->cr[4] & CR4_LA57_MASK);
     r->lstar = env->lstar;
-    /* both hooks run while the user's GS is loaded */
+    /* every hook runs while the user's GS is loaded */
     r->percpu_base = env->kernelgsbase;
-    r->pt_regs = 0;
 }
 
 static void event_free(VmiEvent *ev)
 {
     g_free(ev->name);
+    g_free(ev->path);
+    g_strfreev(ev->argv);
     vmi_decoded_clear(&ev->decoded);
     vmi_params_clear(&ev->params);
     g_free(ev);
 }
 
+/* Filter */
+
+#define CLONE_THREAD_FLAG   0x00010000
+
+static const char *const lifecycle_syscalls[] = {
+    "fork", "vfork", "clone", "clone3", "execve", "execveat", "exit",
+    "exit_group", NULL
+};
+
+static bool strv_has(char **v, const char *s)
+{
+    return v && g_strv_contains((const gchar *const *)v, s);
+}
+
+static void filter_free(VmiTraceFilter *f)
+{
+    if (!f) {
+        return;
+    }
+    g_strfreev(f->syscalls);
+    g_free(f->pids);
+    g_strfreev(f->processes);
+    for (int abi = 0; abi < VMI_ABI_COUNT; abi++) {
+        g_free(f->select[abi]);
+    }
+    g_free(f);
+}
+
+static uint8_t select_by_name(const VmiTraceFilter *f, const char *name)
+{
+    uint8_t sel = 0;
+
+    if (!f->syscalls || strv_has(f->syscalls, name)) {
+        sel |= SELECT_REPORT;
+    }
+    if (g_strv_contains(lifecycle_syscalls, name)) {
+        sel |= SELECT_LIFECYCLE;
+    }
+    return sel;
+}
+
+/* Precompute, per system call number of @k, what @f wants of it. */
+static void filter_bind(VmiTraceFilter *f, const VmiKernel *k)
+{
+    for (int abi = 0; abi < VMI_ABI_COUNT; abi++) {
+        g_clear_pointer(&f->select[abi], g_free);
+    }
+    f->kernel = k;
+    if (!k) {
+        return;
+    }
+    for (int abi = 0; abi < VMI_ABI_COUNT; abi++) {
+        unsigned n = vmi_kernel_nr_syscalls(k, abi);
+
+        f->select[abi] = g_new0(uint8_t, n);
+        for (unsigned nr = 0; nr < n; nr++) {
+            f->select[abi][nr] =
+                select_by_name(f, vmi_kernel_syscall_name(k, abi, nr));
+        }
+    }
+}
+
+static VmiTraceFilter *filter_copy(const VmiTraceFilter *f)
+{
+    VmiTraceFilter *c = g_new0(VmiTraceFilter, 1);
+
+    c->syscalls = g_strdupv(f->syscalls);
+    c->pids = g_memdup2(f->pids, f->nr_pids * sizeof(*f->pids));
+    c->nr_pids = f->nr_pids;
+    c->processes = g_strdupv(f->processes);
+    c->enter = f->enter;
+    c->exit = f->exit;
+    return c;
+}
+
+/* vCPU thread: the fast path is one table lookup. */
+static uint8_t filter_select(const VmiTraceFilter *f, const VmiKernel *k,
+                             VmiAbi abi, uint64_t nr, const char *name)
+{
+    if (likely(f->kernel == k && nr < vmi_kernel_nr_syscalls(k, abi))) {
+        return f->select[abi][nr];
+    }
+    return select_by_name(f, name);
+}
+
+static bool filter_task(const VmiTraceFilter *f, const VmiTask *t,
+                        bool known)
+{
+    if (!f->nr_pids && !f->processes) {
+        return true;
+    }
+    if (!known) {
+        return false;
+    }
+    if (f->nr_pids) {
+        size_t i;
+
+        for (i = 0; i < f->nr_pids; i++) {
+            if (f->pids[i] == t->pid || f->pids[i] == t->tgid) {
+                break;
+            }
+        }
+        if (i == f->nr_pids) {
+            return false;
+        }
+    }
+    return !f->processes || strv_has(f->processes, t->comm);
+}
+
+/* A filter from its QMP form, checked against the profile's kernel. */
+static VmiTraceFilter *filter_new(const VmiFilter *q, const VmiLinux *l,
+                                  Error **errp)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) comms = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GArray) pids = g_array_new(false, false, sizeof(int64_t));
+    const strList *name;
+    const intList *pid;
+    VmiTraceFilter *f;
+
+    if (q && q->has_syscalls) {
+        if (!q->syscalls) {
+            error_setg(errp, "filter: 'syscalls' is empty; leave it out to "
+                       "report every system call");
+            return NULL;
+        }
+        for (name = q->syscalls; name; name = name->next) {
+            if (!vmi_linux_has_syscall(l, name->value)) {
+                error_setg(errp, "filter: the guest kernel has no system "
+                           "call '%s' (names are the kernel's, e.g. "
+                           "'openat', 'newstat')", name->value);
+                return NULL;
+            }
+            g_ptr_array_add(names, g_strdup(name->value));
+        }
+    }
+    if (q && q->has_pids) {
+        if (!q->pids) {
+            error_setg(errp, "filter: 'pids' is empty; leave it out to "
+                       "report every task");
+            return NULL;
+        }
+        for (pid = q->pids; pid; pid = pid->next) {
+            if (pid->value < 0 || pid->value > INT32_MAX) {
+                error_setg(errp, "filter: pid %" PRId64 " is out of range",
+                           pid->value);
+                return NULL;
+            }
+            g_array_append_val(pids, pid->value);
+        }
+    }
+    if (q && q->has_processes) {
+        if (!q->processes) {
+            error_setg(errp, "filter: 'processes' is empty; leave it out "
+                       "to report every task");
+            return NULL;
+        }
+        for (name = q->processes; name; name = name->next) {
+            if (!*name->value || strlen(name->value) >= VMI_COMM_LEN) {
+                error_setg(errp, "filter: process name '%s' can never "
+                           "match: the kernel keeps 1 to %d characters of "
+                           "a task's name", name->value, VMI_COMM_LEN - 1);
+                return NULL;
+            }
+            g_ptr_array_add(comms, g_strdup(name->value));
+        }
+    }
+    f = g_new0(VmiTraceFilter, 1);
+    if (names->len) {
+        g_ptr_array_add(names, NULL);
+        f->syscalls = (char **)g_ptr_array_steal(names, NULL);
+    }
+    if (comms->len) {
+        g_ptr_array_add(comms, NULL);
+        f->processes = (char **)g_ptr_array_steal(comms, NULL);
+    }
+    f->nr_pids = pids->len;
+    f->pids = (int64_t *)g_array_free(g_steal_pointer(&pids), false);
+    f->enter = f->exit = true;
+    if (q && q->has_direction) {
+        f->enter = q->direction != VMI_FILTER_DIRECTION_EXIT;
+        f->exit = q->direction != VMI_FILTER_DIRECTION_ENTER;
+    }
+    return f;
+}
+
+/* Publish @f for the session's current kernel; s->lock held. */
+static void filter_publish(VmiSession *s, VmiTraceFilter *f)
+{
+    VmiTraceFilter *old = s->filter;
+
+    filter_bind(f, s->kernel);
+    qatomic_rcu_set(&s->filter, f);
+    if (old) {
+        call_rcu(old, filter_free, rcu);
+    }
+}
+
 /* Session */
+
+static void pending_free(VmiPending *p)
+{
+    g_free(p->exec_path);
+    g_strfreev(p->exec_argv);
+    g_free(p);
+}
 
 static void session_free(VmiSession *s)
 {
     vmi_kernel_free(s->kernel);
     vmi_linux_free(s->os);
+    filter_free(s->filter);
     g_hash_table_destroy(s->pending);
     g_free(s->error);
     qemu_mutex_destroy(&s->lock);
@@ -214,7 +487,7 @@ static VmiSession *session_new(const char *profile, Error **errp)
     s->os = l;
     qemu_mutex_init(&s->lock);
     s->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
-                                       g_free);
+                                       (GDestroyNotify)pending_free);
     return s;
 }
 
@@ -259,6 +532,9 @@ static const VmiKernel *session_identify(VmiSession *s, VmiMem *m,
     s->failed_lstar = 0;
     g_hash_table_remove_all(s->pending);
     qatomic_rcu_set(&s->kernel, k);
+    if (s->filter) {
+        filter_publish(s, filter_copy(s->filter));
+    }
     if (old) {
         VmiKernelRcu *r = g_new0(VmiKernelRcu, 1);
 
@@ -279,13 +555,9 @@ static const VmiKernel *session_kernel(VmiSession *s, VmiMem *m,
     return session_identify(s, m, lstar);
 }
 
-static void pending_add(VmiSession *s, const VmiTask *task, uint64_t nr)
+/* Takes @p, which holds the task, its syscall and what its exit needs. */
+static void pending_add(VmiSession *s, VmiPending *p)
 {
-    VmiPending *p = g_new(VmiPending, 1);
-
-    p->task = task->addr;
-    p->pid = task->pid;
-    p->nr = nr;
     p->entered_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     QEMU_LOCK_GUARD(&s->lock);
     if (g_hash_table_size(s->pending) >= VMI_PENDING_MAX) {
@@ -295,22 +567,17 @@ static void pending_add(VmiSession *s, const VmiTask *task, uint64_t nr)
     g_hash_table_replace(s->pending, &p->task, p);
 }
 
-/* Remove @task's system call in flight; false if it has none. */
-static bool pending_take(VmiSession *s, uint64_t task, int32_t *pid,
-                         uint64_t *nr, int64_t *entered_ns)
+/* Remove @task's system call in flight and return it; NULL if none. */
+static VmiPending *pending_take(VmiSession *s, uint64_t task)
 {
     VmiPending *p;
 
     QEMU_LOCK_GUARD(&s->lock);
     p = g_hash_table_lookup(s->pending, &task);
-    if (!p) {
-        return false;
+    if (p) {
+        g_hash_table_steal(s->pending, &task);
     }
-    *pid = p->pid;
-    *nr = p->nr;
-    *entered_ns = p->entered_ns;
-    g_hash_table_remove(s->pending, &task);
-    return true;
+    return p;
 }
 
 /* Event rings */
@@ -357,36 +624,112 @@ static void ring_count_drop(VmiRing *r)
     qatomic_set(&r->dropped, r->dropped + 1);
 }
 
+static void ring_count_filtered(VmiRing *r)
+{
+    qatomic_set(&r->filtered, r->filtered + 1);
+}
+
+/* Queue @ev, or count it lost if the ring is full. */
+static void ring_offer(VmiRing *r, VmiEvent *ev)
+{
+    if (ring_full(r)) {
+        ring_count_drop(r);
+        event_free(ev);
+        return;
+    }
+    ring_push(r, ev);
+}
+
 /* Trap handlers (vCPU thread) */
 
-static VmiEvent *event_new(CPUState *cs, const VmiRegs *r, VmiDirection dir,
-                           uint64_t nr, const char *name, const VmiTask *task,
-                           bool task_known)
+static VmiEvent *event_new(CPUState *cs, VmiEventKind kind, uint64_t cr3,
+                           const VmiTask *task, bool task_known)
 {
     VmiEvent *ev = g_new0(VmiEvent, 1);
 
-    ev->direction = dir;
+    ev->kind = kind;
     ev->vcpu = cs->cpu_index;
-    ev->cr3 = r->cr3;
-    ev->nr = nr;
-    ev->name = g_strdup(name);
+    ev->cr3 = cr3;
     ev->task = *task;
     ev->task_known = task_known;
     return ev;
 }
 
+static VmiEvent *syscall_event_new(CPUState *cs, const VmiRegs *r,
+                                   VmiDirection dir, VmiAbi abi, uint64_t nr,
+                                   const char *name, const VmiTask *task,
+                                   bool task_known)
+{
+    VmiEvent *ev = event_new(cs, VMI_EVENT_SYSCALL, r->cr3, task,
+                             task_known);
+
+    ev->direction = dir;
+    ev->abi = abi;
+    ev->nr = nr;
+    ev->name = g_strdup(name);
+    return ev;
+}
+
+static void entry_args(const VmiSession *s, VmiMem *m, const VmiRegs *r,
+                       uint64_t args[6])
+{
+    memcpy(args, r->args, sizeof(r->args));
+    if (r->args_in_pt_regs) {
+        for (int i = 0; i < 6; i++) {
+            uint64_t v = 0;
+
+            if (s->os->has_pt_regs_args32) {
+                vmi_read_u64(m, r->pt_regs + s->os->pt_regs_args32[i], &v);
+            }
+            args[i] = (uint32_t)v;
+        }
+    } else if (r->arg6_at) {
+        uint32_t v;
+
+        args[5] = vmi_read_u32(m, r->arg6_at, &v) ? v : 0;
+    }
+}
+
+/* What the exit of a fork or exec needs, read at its entry. */
+static void lifecycle_enter(VmiMem *m, const char *name, VmiAbi abi,
+                            const uint64_t args[6], VmiPending *p)
+{
+    unsigned ptr_size = abi == VMI_ABI_IA32 ? 4 : 8;
+    int path = -1;
+
+    if (!strcmp(name, "clone")) {
+        p->clone_flags = args[0];
+    } else if (!strcmp(name, "clone3")) {
+        /* struct clone_args starts with the u64 flags */
+        vmi_read_u64(m, args[0], &p->clone_flags);
+    } else if (!strcmp(name, "execve")) {
+        path = 0;
+    } else if (!strcmp(name, "execveat")) {
+        path = 1;
+    }
+    if (path >= 0) {
+        p->exec_path = vmi_user_string(m, args[path], &p->exec_truncated,
+                                       &p->path_unreadable);
+        p->exec_argv = vmi_user_strings(m, args[path + 1], ptr_size,
+                                        &p->exec_truncated,
+                                        &p->argv_unreadable);
+    }
+}
+
 void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
 {
     const VmiSyscallProto *proto;
+    const VmiTraceFilter *f;
     const VmiKernel *k;
     VmiSession *s;
     VmiRing *ring;
     VmiEvent *ev;
     VmiTask task;
     VmiMem m;
-    uint64_t nr;
+    uint64_t args[6];
     const char *name;
-    bool task_known;
+    bool task_known, report;
+    uint8_t select;
 
     RCU_READ_LOCK_GUARD();
     s = qatomic_rcu_read(&vmi.session);
@@ -400,49 +743,124 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
         return;
     }
     ring_count_trap(ring);
-    nr = r->rax;
-    name = vmi_kernel_syscall_name(k, nr);
-    task_known = vmi_linux_current(s->os, &m, r->percpu_base, &task);
-    if (task_known && !vmi_linux_syscall_noreturn(name)) {
-        pending_add(s, &task, nr);
-    }
-    if (ring_full(ring)) {
-        ring_count_drop(ring);
+    name = vmi_kernel_syscall_name(k, r->abi, r->nr);
+    f = qatomic_rcu_read(&s->filter);
+    select = filter_select(f, k, r->abi, r->nr, name);
+    if (!select) {
+        ring_count_filtered(ring);
         return;
     }
-    ev = event_new(cs, r, VMI_DIRECTION_ENTER, nr, name, &task, task_known);
-    ev->args[0] = r->rdi;
-    ev->args[1] = r->rsi;
-    ev->args[2] = r->rdx;
-    ev->args[3] = r->r10;
-    ev->args[4] = r->r8;
-    ev->args[5] = r->r9;
-    proto = vmi_kernel_syscall_proto(k, nr);
-    ev->has_proto = proto != NULL;
-    if (proto) {
-        vmi_params_decode(proto, name, ev->args, &m, &ev->params);
-    } else {
-        vmi_linux_decode(name, ev->args, &m, &ev->decoded);
+    task_known = vmi_linux_current(s->os, &m, r->percpu_base, &task);
+    if (!filter_task(f, &task, task_known)) {
+        ring_count_filtered(ring);
+        return;
     }
-    ring_push(ring, ev);
+    report = select & SELECT_REPORT;
+    if (!report) {
+        ring_count_filtered(ring);
+    }
+    entry_args(s, &m, r, args);
+
+    if (task_known && !vmi_linux_syscall_noreturn(name) &&
+        ((report && f->exit) || (select & SELECT_LIFECYCLE))) {
+        VmiPending *p = g_new0(VmiPending, 1);
+
+        p->task = task.addr;
+        p->pid = task.pid;
+        p->abi = r->abi;
+        p->nr = r->nr;
+        p->report_exit = report && f->exit;
+        if (select & SELECT_LIFECYCLE) {
+            lifecycle_enter(&m, name, r->abi, args, p);
+        }
+        pending_add(s, p);
+    }
+    if (report && f->enter && ring_full(ring)) {
+        ring_count_drop(ring);
+    } else if (report && f->enter) {
+        ev = syscall_event_new(cs, r, VMI_DIRECTION_ENTER, r->abi, r->nr,
+                               name, &task, task_known);
+        memcpy(ev->args, args, sizeof(args));
+        proto = vmi_kernel_syscall_proto(k, r->abi, r->nr);
+        ev->has_proto = proto != NULL;
+        if (proto) {
+            vmi_params_decode(proto, name, ev->args,
+                              r->abi == VMI_ABI_IA32 ? 4 : 8, &m,
+                              &ev->params);
+        } else if (r->abi == VMI_ABI_X86_64) {
+            vmi_linux_decode(name, ev->args, &m, &ev->decoded);
+        }
+        ring_push(ring, ev);
+    }
+    if ((select & SELECT_LIFECYCLE) && task_known &&
+        (!strcmp(name, "exit_group") ||
+         (!strcmp(name, "exit") && task.pid == task.tgid))) {
+        ev = event_new(cs, VMI_EVENT_PROCESS_EXIT, r->cr3, &task, true);
+        ev->code = args[0] & 0xff;
+        ring_offer(ring, ev);
+    }
+}
+
+/* The process events a successful fork or exec makes at its return. */
+static void lifecycle_exit(CPUState *cs, VmiRing *ring, const VmiSession *s,
+                           VmiMem *m, const VmiRegs *r, VmiPending *p,
+                           const char *name, const VmiTask *task,
+                           int64_t ret)
+{
+    VmiEvent *ev;
+
+    if (p->exec_argv && ret == 0) {
+        VmiProcessInfo info = { .ppid = -1 };
+
+        ev = event_new(cs, VMI_EVENT_PROCESS_START, r->cr3, task, true);
+        ev->start_kind = VMI_PROCESS_START_KIND_EXEC;
+        ev->pid = task->tgid;
+        if (s->os->has_tasks) {
+            vmi_linux_read_process(s->os, m, task->addr, &info);
+        }
+        ev->ppid = info.ppid;
+        /*
+         * The name the program was executed by; where that was not
+         * readable at the entry (a page not faulted in yet), the path
+         * of the file it runs.
+         */
+        ev->path = g_steal_pointer(&p->exec_path);
+        if (!ev->path) {
+            ev->path = vmi_linux_exe_path(s->os, m, task->addr);
+        }
+        ev->argv = g_steal_pointer(&p->exec_argv);
+        ev->truncated = p->exec_truncated;
+        ev->unreadable = !ev->path || p->argv_unreadable;
+        ring_offer(ring, ev);
+    } else if (ret > 0 && !(p->clone_flags & CLONE_THREAD_FLAG) &&
+               (!strcmp(name, "fork") || !strcmp(name, "vfork") ||
+                !strcmp(name, "clone") || !strcmp(name, "clone3"))) {
+        ev = event_new(cs, VMI_EVENT_PROCESS_START, r->cr3, task, true);
+        ev->start_kind = !strcmp(name, "fork") ? VMI_PROCESS_START_KIND_FORK :
+                         !strcmp(name, "vfork") ?
+                         VMI_PROCESS_START_KIND_VFORK :
+                         VMI_PROCESS_START_KIND_CLONE;
+        ev->pid = ret;
+        ev->ppid = task->tgid;
+        ring_offer(ring, ev);
+    }
 }
 
 /*
- * Called for every return to user space, most of them from interrupts and
- * page faults: only a task with a system call in flight reports an exit,
- * so look that up before reading anything else.
+ * Called for every return to user space the mechanism sees: only a task
+ * with a system call in flight reports an exit, so look that up before
+ * reading anything else.
  */
 void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
 {
     const VmiKernel *k;
+    VmiPending *p;
     VmiSession *s;
     VmiRing *ring;
-    VmiEvent *ev;
     VmiTask task;
     VmiMem m;
-    uint64_t addr, nr, ret = r->rax;
-    int64_t entered_ns;
-    int32_t pid;
+    uint64_t addr, ret = r->ret;
+    const char *name;
 
     RCU_READ_LOCK_GUARD();
     s = qatomic_rcu_read(&vmi.session);
@@ -455,27 +873,39 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
         return;
     }
     mem_for_regs(&m, s, cs, r);
-    if (!vmi_linux_current_addr(s->os, &m, r->percpu_base, &addr) ||
-        !pending_take(s, addr, &pid, &nr, &entered_ns) ||
-        !vmi_linux_read_task(s->os, &m, addr, &task) ||
-        task.pid != pid) {
-        /* a freed task_struct may have been reused by a new task */
+    if (!vmi_linux_current_addr(s->os, &m, r->percpu_base, &addr)) {
         return;
     }
-    ring_count_trap(ring);
-    if (ring_full(ring)) {
-        ring_count_drop(ring);
+    p = pending_take(s, addr);
+    if (!p) {
+        return;
+    }
+    if (!vmi_linux_read_task(s->os, &m, addr, &task) || task.pid != p->pid) {
+        /* a freed task_struct may have been reused by a new task */
+        pending_free(p);
         return;
     }
     if (r->pt_regs && !vmi_read_u64(&m, r->pt_regs + s->os->pt_regs_ax,
                                     &ret)) {
         ret = -EFAULT;   /* the kernel stack must be mapped: can't happen */
     }
-    ev = event_new(cs, r, VMI_DIRECTION_EXIT, nr,
-                   vmi_kernel_syscall_name(k, nr), &task, true);
-    ev->ret = ret;
-    ev->elapsed_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) - entered_ns;
-    ring_push(ring, ev);
+    if (p->abi == VMI_ABI_IA32) {
+        ret = (int64_t)(int32_t)ret;
+    }
+    name = vmi_kernel_syscall_name(k, p->abi, p->nr);
+    if (p->report_exit) {
+        VmiEvent *ev;
+
+        ring_count_trap(ring);
+        ev = syscall_event_new(cs, r, VMI_DIRECTION_EXIT, p->abi, p->nr, name,
+                               &task, true);
+        ev->ret = ret;
+        ev->elapsed_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) -
+                         p->entered_ns;
+        ring_offer(ring, ev);
+    }
+    lifecycle_exit(cs, ring, s, &m, r, p, name, &task, ret);
+    pending_free(p);
 }
 
 void vmi_syscall_enter(CPUState *cs)
@@ -483,6 +913,37 @@ void vmi_syscall_enter(CPUState *cs)
     VmiRegs r;
 
     regs_from_env(cs, &r);
+    vmi_trap_syscall_enter(cs, &r);
+}
+
+void vmi_syscall_enter_ia32(CPUState *cs, int how)
+{
+    CPUX86State *env = cpu_env(cs);
+    VmiRegs r;
+
+    regs_from_env(cs, &r);
+    r.abi = VMI_ABI_IA32;
+    r.nr = (uint32_t)env->regs[R_EAX];
+    r.args[0] = (uint32_t)env->regs[R_EBX];
+    r.args[1] = (uint32_t)env->regs[R_ECX];
+    r.args[2] = (uint32_t)env->regs[R_EDX];
+    r.args[3] = (uint32_t)env->regs[R_ESI];
+    r.args[4] = (uint32_t)env->regs[R_EDI];
+    r.args[5] = (uint32_t)env->regs[R_EBP];
+    /*
+     * The vDSO's fast entries save ECX, EDX and EBP on the user stack;
+     * SYSENTER passes that stack in EBP, SYSCALL keeps ESP and passes
+     * ECX (which it clobbers) in EBP.
+     */
+    switch (how) {
+    case VMI_IA32_SYSENTER:
+        r.arg6_at = (uint32_t)env->regs[R_EBP];
+        break;
+    case VMI_IA32_SYSCALL:
+        r.args[1] = (uint32_t)env->regs[R_EBP];
+        r.arg6_at = (uint32_t)env->regs[R_ESP];
+        break;
+    }
     vmi_trap_syscall_enter(cs, &r);
 }
 
@@ -678,13 +1139,41 @@ static VmiSyscallParamList *params_to_qapi(VmiParams *ps)
     return list;
 }
 
+static void process_event_emit(VmiEvent *ev)
+{
+    g_autofree char *name = g_utf8_make_valid(ev->task.comm, -1);
+
+    if (ev->kind == VMI_EVENT_PROCESS_EXIT) {
+        qapi_event_send_vmi_process_exit(ev->vcpu, ev->task.tgid, name,
+                                         ev->code);
+    } else {
+        strList *argv = NULL, **tail = &argv;
+
+        for (char **a = ev->argv; a && *a; a++) {
+            QAPI_LIST_APPEND(tail, g_steal_pointer(a));
+        }
+        qapi_event_send_vmi_process_start(ev->vcpu, ev->start_kind, ev->pid,
+                                          ev->ppid, name, ev->path,
+                                          ev->argv != NULL, argv,
+                                          ev->truncated, ev->truncated,
+                                          ev->unreadable ? "unreadable" :
+                                          NULL);
+        qapi_free_strList(argv);
+    }
+}
+
 static void event_emit(VmiEvent *ev)
 {
-    VmiSyscallEvent *e = g_new0(VmiSyscallEvent, 1);
+    VmiSyscallEvent *e;
 
+    if (ev->kind != VMI_EVENT_SYSCALL) {
+        process_event_emit(ev);
+        return;
+    }
+    e = g_new0(VmiSyscallEvent, 1);
     e->vcpu = ev->vcpu;
     e->direction = ev->direction;
-    e->abi = g_strdup("x86_64");
+    e->abi = g_strdup(ev->abi == VMI_ABI_IA32 ? "ia32" : "x86_64");
     e->cr3 = g_strdup_printf("0x%" PRIx64, ev->cr3);
     e->nr = ev->nr;
     e->name = g_steal_pointer(&ev->name);
@@ -755,9 +1244,11 @@ static void vmi_drain(void *opaque)
 
 /* Lifecycle */
 
-static bool vmi_enable(const char *profile, Error **errp)
+static bool vmi_enable(const char *profile, const VmiFilter *filter,
+                       Error **errp)
 {
     CPUState *cs = first_cpu;
+    VmiTraceFilter *f;
     VmiSession *s;
 
     if (vmi.session) {
@@ -774,6 +1265,12 @@ static bool vmi_enable(const char *profile, Error **errp)
     if (!s) {
         return false;
     }
+    f = filter_new(filter, s->os, errp);
+    if (!f) {
+        session_free(s);
+        return false;
+    }
+    s->filter = f;
     s->mechanism = kvm_enabled() ? VMI_MECHANISM_KVM_HWBP : VMI_MECHANISM_TCG;
     if (kvm_enabled()) {
         if (!vmi_kvm_start(errp)) {
@@ -799,6 +1296,7 @@ static bool vmi_enable(const char *profile, Error **errp)
         }
     }
 
+    filter_bind(s->filter, s->kernel);
     if (!vmi.bh) {
         vmi.bh = qemu_bh_new(vmi_drain, NULL);
     }
@@ -806,6 +1304,7 @@ static bool vmi_enable(const char *profile, Error **errp)
     for (unsigned i = 0; i < vmi.nr_rings; i++) {
         qatomic_set(&vmi.rings[i].trapped, 0);
         qatomic_set(&vmi.rings[i].dropped, 0);
+        qatomic_set(&vmi.rings[i].filtered, 0);
     }
     vmi.events = 0;
     qatomic_rcu_set(&vmi.session, s);
@@ -826,7 +1325,7 @@ fail:
     return false;
 }
 
-void qmp_vmi_enable(const char *profile, Error **errp)
+void qmp_vmi_enable(const char *profile, VmiFilter *filter, Error **errp)
 {
     if (!profile) {
         profile = vmi.default_profile;
@@ -836,7 +1335,23 @@ void qmp_vmi_enable(const char *profile, Error **errp)
                    "-vmi profile=FILE");
         return;
     }
-    vmi_enable(profile, errp);
+    vmi_enable(profile, filter ? filter : vmi.default_filter, errp);
+}
+
+void qmp_vmi_set_filter(VmiFilter *filter, Error **errp)
+{
+    VmiSession *s = vmi.session;
+    VmiTraceFilter *f;
+
+    if (!s) {
+        error_setg(errp, "introspection is not enabled");
+        return;
+    }
+    f = filter_new(filter, s->os, errp);
+    if (f) {
+        QEMU_LOCK_GUARD(&s->lock);
+        filter_publish(s, f);
+    }
 }
 
 void qmp_vmi_disable(Error **errp)
@@ -891,6 +1406,7 @@ VmiInfo *qmp_query_vmi(Error **errp)
         v->vcpu = i;
         v->trapped = qatomic_read(&vmi.rings[i].trapped);
         v->dropped = qatomic_read(&vmi.rings[i].dropped);
+        v->filtered = qatomic_read(&vmi.rings[i].filtered);
         if (s && s->mechanism == VMI_MECHANISM_KVM_HWBP) {
             uint64_t exits, ioctls;
 
@@ -906,9 +1422,73 @@ VmiInfo *qmp_query_vmi(Error **errp)
     return info;
 }
 
+/* "a:b:c" of -vmi @key as a list; false, with @errp set, if empty */
+static bool opt_list(QemuOpts *opts, const char *key, bool *has,
+                     strList **list, Error **errp)
+{
+    const char *value = qemu_opt_get(opts, key);
+    g_auto(GStrv) items = NULL;
+    strList **tail = list;
+
+    *has = value != NULL;
+    if (!value) {
+        return true;
+    }
+    items = g_strsplit(value, ":", -1);
+    for (char **i = items; *i; i++) {
+        if (!**i) {
+            error_setg(errp, "%s='%s' has an empty item; separate items "
+                       "with ':'", key, value);
+            return false;
+        }
+        QAPI_LIST_APPEND(tail, g_strdup(*i));
+    }
+    return true;
+}
+
+static VmiFilter *cmdline_filter(QemuOpts *opts, Error **errp)
+{
+    g_autoptr(VmiFilter) f = g_new0(VmiFilter, 1);
+    g_autoptr(strList) pids = NULL;
+    const char *direction = qemu_opt_get(opts, "filter-direction");
+    bool has_pids;
+
+    if (!opt_list(opts, "filter-syscalls", &f->has_syscalls, &f->syscalls,
+                  errp) ||
+        !opt_list(opts, "filter-processes", &f->has_processes,
+                  &f->processes, errp) ||
+        !opt_list(opts, "filter-pids", &has_pids, &pids, errp)) {
+        return NULL;
+    }
+    f->has_pids = has_pids;
+    for (strList *e = pids; e; e = e->next) {
+        int64_t pid;
+
+        if (qemu_strtoi64(e->value, NULL, 10, &pid)) {
+            error_setg(errp, "filter-pids: '%s' is not a number", e->value);
+            return NULL;
+        }
+        QAPI_LIST_PREPEND(f->pids, pid);
+    }
+    if (direction) {
+        int d = qapi_enum_parse(&VmiFilterDirection_lookup, direction, -1,
+                                NULL);
+
+        if (d < 0) {
+            error_setg(errp, "filter-direction: '%s' is not enter, exit or "
+                       "both", direction);
+            return NULL;
+        }
+        f->has_direction = true;
+        f->direction = d;
+    }
+    return g_steal_pointer(&f);
+}
+
 void vmi_cmdline_start(Error **errp)
 {
     QemuOpts *opts = qemu_opts_find(qemu_find_opts("vmi"), NULL);
+    g_autoptr(VmiFilter) filter = NULL;
     const char *profile;
     Error *err = NULL;
 
@@ -921,15 +1501,23 @@ void vmi_cmdline_start(Error **errp)
         return;
     }
     vmi.default_profile = g_strdup(profile);
-    if (qemu_opt_get_bool(opts, "syscalls", false)) {
-        vmi_enable(profile, &err);
+    filter = cmdline_filter(opts, &err);
+    if (!filter) {
+        /* err is set */
+    } else if (qemu_opt_get_bool(opts, "syscalls", false)) {
+        vmi_enable(profile, filter, &err);
     } else {
-        /* refuse a bad profile at start-up, not at the first vmi-enable */
+        /* refuse a bad profile or filter at start-up, not at vmi-enable */
         VmiSession *s = session_new(profile, &err);
 
         if (s) {
+            filter_free(filter_new(filter, s->os, &err));
             session_free(s);
         }
+    }
+    if (!err) {
+        /* the default of a later vmi-enable without its own filter */
+        vmi.default_filter = QAPI_CLONE(VmiFilter, filter);
     }
     if (err) {
         error_propagate_prepend(errp, err, "-vmi: ");
@@ -950,9 +1538,12 @@ static CPUState *vcpu_or_error(bool has_vcpu, uint32_t vcpu, Error **errp)
     return cs;
 }
 
-/* The page tables to walk: @cr3 if given, else the vCPU's own. */
+static bool process_cr3(int64_t pid, uint64_t *cr3, Error **errp);
+
+/* The page tables to walk: @cr3 or @pid's if given, else the vCPU's. */
 static bool mem_for_query(VmiMem *m, bool has_cr3, uint64_t *cr3,
-                          bool has_vcpu, uint32_t vcpu, Error **errp)
+                          bool has_pid, int64_t pid, bool has_vcpu,
+                          uint32_t vcpu, Error **errp)
 {
     CPUState *cs = vcpu_or_error(has_vcpu, vcpu, errp);
     CPUX86State *env;
@@ -960,14 +1551,138 @@ static bool mem_for_query(VmiMem *m, bool has_cr3, uint64_t *cr3,
     if (!cs) {
         return false;
     }
+    if (has_cr3 && has_pid) {
+        error_setg(errp, "give either 'cr3' or 'pid', not both");
+        return false;
+    }
+    if (has_pid && !process_cr3(pid, cr3, errp)) {
+        return false;
+    }
     cpu_synchronize_state(cs);
     env = cpu_env(cs);
-    if (!has_cr3) {
+    if (!has_cr3 && !has_pid) {
         *cr3 = env->cr[3];
     }
     vmi_mem_init(m, read_guest_ram, cs->as, *cr3,
                  (env->hflags & HF_LMA_MASK) &&
                  (env->cr[4] & CR4_LA57_MASK));
+    return true;
+}
+
+/* Kernel memory as vCPU 0 sees it, for walks that start from symbols */
+static const VmiKernel *kernel_mem(VmiSession *s, VmiMem *m, Error **errp)
+{
+    CPUState *cs = first_cpu;
+    const VmiKernel *k = s ? s->kernel : NULL;
+    VmiRegs r;
+
+    if (!s) {
+        error_setg(errp, "introspection is not enabled: the process list "
+                   "needs the profile (vmi-enable)");
+        return NULL;
+    }
+    if (!k || !cs) {
+        error_setg(errp, "the guest kernel is not identified yet");
+        return NULL;
+    }
+    cpu_synchronize_state(cs);
+    regs_from_env(cs, &r);
+    mem_for_regs(m, s, cs, &r);
+    return k;
+}
+
+typedef struct ProcessWalk {
+    VmiMem *m;
+    VmiProcessEntryList **tail;
+    int64_t pid;            /* the one to find; -1 for all */
+    VmiProcessInfo found;
+    bool hit;
+} ProcessWalk;
+
+static bool collect_process(const VmiProcessInfo *p, void *opaque)
+{
+    ProcessWalk *w = opaque;
+    VmiProcessEntry *e;
+    uint64_t pa;
+
+    if (w->pid >= 0) {
+        if (p->tgid == w->pid) {
+            w->found = *p;
+            w->hit = true;
+            return false;
+        }
+        return true;
+    }
+    e = g_new0(VmiProcessEntry, 1);
+    e->pid = p->tgid;
+    e->ppid = p->ppid;
+    e->name = g_utf8_make_valid(p->comm, -1);
+    e->uid = p->uid;
+    e->task = g_strdup_printf("0x%" PRIx64, p->task);
+    if (p->pgd) {
+        e->pgd = g_strdup_printf("0x%" PRIx64, p->pgd);
+        if (vmi_translate(w->m, p->pgd, &pa)) {
+            e->has_cr3 = true;
+            e->cr3 = pa;
+        }
+    }
+    QAPI_LIST_APPEND(w->tail, e);
+    return true;
+}
+
+VmiProcessEntryList *qmp_query_vmi_processes(Error **errp)
+{
+    VmiProcessEntryList *list = NULL;
+    g_autofree char *err = NULL;
+    VmiSession *s = vmi.session;
+    ProcessWalk w = { .tail = &list, .pid = -1 };
+    const VmiKernel *k;
+    VmiMem m;
+
+    k = kernel_mem(s, &m, errp);
+    if (!k) {
+        return NULL;
+    }
+    w.m = &m;
+    if (!vmi_linux_processes(s->os, k, &m, collect_process, &w, &err)) {
+        error_setg(errp, "%s", err);
+        return NULL;
+    }
+    return list;
+}
+
+/* The CR3 of process @pid's address space */
+static bool process_cr3(int64_t pid, uint64_t *cr3, Error **errp)
+{
+    g_autofree char *err = NULL;
+    VmiSession *s = vmi.session;
+    ProcessWalk w = { .pid = pid };
+    const VmiKernel *k;
+    VmiMem m;
+
+    k = kernel_mem(s, &m, errp);
+    if (!k) {
+        return false;
+    }
+    w.m = &m;
+    if (!vmi_linux_processes(s->os, k, &m, collect_process, &w, &err)) {
+        error_setg(errp, "%s", err);
+        return false;
+    }
+    if (!w.hit) {
+        error_setg(errp, "no process with pid %" PRId64, pid);
+        return false;
+    }
+    if (!w.found.pgd) {
+        error_setg(errp, "process %" PRId64 " (%s) is a kernel thread: it "
+                   "has no user address space", pid, w.found.comm);
+        return false;
+    }
+    if (!vmi_translate(&m, w.found.pgd, cr3)) {
+        error_setg(errp, "the page tables of process %" PRId64 " at 0x%"
+                   PRIx64 " are not mapped", pid, w.found.pgd);
+        return false;
+    }
     return true;
 }
 
@@ -992,14 +1707,16 @@ static VmiMemory *memory_result(uint64_t address, const uint8_t *buf,
 }
 
 VmiMemory *qmp_vmi_read_virtual(uint64_t address, uint32_t size,
-                                bool has_cr3, uint64_t cr3, bool has_vcpu,
-                                uint32_t vcpu, Error **errp)
+                                bool has_cr3, uint64_t cr3, bool has_pid,
+                                int64_t pid, bool has_vcpu, uint32_t vcpu,
+                                Error **errp)
 {
     g_autofree uint8_t *buf = NULL;
     VmiMem m;
 
     if (!check_size(size, errp) ||
-        !mem_for_query(&m, has_cr3, &cr3, has_vcpu, vcpu, errp)) {
+        !mem_for_query(&m, has_cr3, &cr3, has_pid, pid, has_vcpu, vcpu,
+                       errp)) {
         return NULL;
     }
     buf = g_malloc(size);
@@ -1030,14 +1747,15 @@ VmiMemory *qmp_vmi_read_physical(uint64_t address, uint32_t size,
 }
 
 VmiTranslation *qmp_vmi_translate(uint64_t address, bool has_cr3,
-                                  uint64_t cr3, bool has_vcpu, uint32_t vcpu,
-                                  Error **errp)
+                                  uint64_t cr3, bool has_pid, int64_t pid,
+                                  bool has_vcpu, uint32_t vcpu, Error **errp)
 {
     VmiTranslation *t;
     uint64_t pa;
     VmiMem m;
 
-    if (!mem_for_query(&m, has_cr3, &cr3, has_vcpu, vcpu, errp)) {
+    if (!mem_for_query(&m, has_cr3, &cr3, has_pid, pid, has_vcpu, vcpu,
+                       errp)) {
         return NULL;
     }
     if (!vmi_translate(&m, address, &pa)) {

@@ -23,6 +23,14 @@ static inline bool vmi_hooks_enabled(void)
 
 /* The guest executed SYSCALL; registers hold the caller's arguments. */
 void vmi_syscall_enter(CPUState *cs);
+
+/* How a 32-bit process entered the kernel of a 64-bit guest */
+enum {
+    VMI_IA32_INT80,     /* int $0x80, just delivered */
+    VMI_IA32_SYSENTER,  /* SYSENTER, before it loads the kernel's ESP */
+    VMI_IA32_SYSCALL,   /* SYSCALL from compatibility mode, to MSR_CSTAR */
+};
+void vmi_syscall_enter_ia32(CPUState *cs, int how);
 /*
  * The guest returns to user space: it is about to execute SYSRET, or an
  * IRET just moved it from CPL 0 to CPL 3.
