@@ -11,6 +11,8 @@
  *      the program sleeps 50 ms and ends with exit_group(7).
  *   2. The second child waits in pause(2); the parent kills it with
  *      SIGKILL 50 ms later.
+ *   3. The parent sends itself SIGUSR1 (tgkill) and returns from the
+ *      handler through rt_sigreturn.
  *
  * Output, after both children are reaped (one line each):
  *   PROC pid=P
@@ -19,6 +21,7 @@
  *   PROC exit child=C code=7
  *   PROC fork child=C2
  *   PROC killed child=C2 signal=9
+ *   PROC signal handled=1 (the handler ran once, then rt_sigreturn)
  * Any unexpected result prints "PROC error WHAT" and exits with status 1.
  *
  * Outside the guest, where /bin/vmi-proc does not exist, the program execs
@@ -61,6 +64,13 @@ static const char *exe_path(void)
         return "/bin/vmi-proc";
     }
     return self && *self ? self : "/proc/self/exe";
+}
+
+static volatile sig_atomic_t handled;
+
+static void on_usr1(int sig)
+{
+    handled++;
 }
 
 static pid_t wait_child(pid_t pid, int *status)
@@ -121,6 +131,16 @@ int main(int argc, char **argv)
         die("waitpid killed child");
     }
 
+    {
+        struct sigaction sa = { .sa_handler = on_usr1 };
+
+        /* glibc's restorer returns from the handler by rt_sigreturn */
+        if (sigaction(SIGUSR1, &sa, NULL) < 0 ||
+            syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR1) < 0) {
+            die("SIGUSR1");
+        }
+    }
+
     printf("PROC pid=%d\n", getpid());
     printf("PROC fork child=%ld\n", child);
     printf("PROC exec child=%ld path=%s argv=%s,%s,%s\n", child, exe,
@@ -138,6 +158,7 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("PROC killed child=%ld signal=%d\n", killed, WTERMSIG(status2));
+    printf("PROC signal handled=%d\n", (int)handled);
     fflush(stdout);
     return 0;
 }

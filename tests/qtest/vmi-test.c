@@ -1182,6 +1182,8 @@ static void check_processes(Guest *g)
     g_autofree char *exec = line_with(out, "PROC exec ");
     g_autofree char *exit = line_with(out, "PROC exit ");
     g_autofree char *killed = line_with(out, "PROC killed ");
+    g_autofree char *sigline = line_with(out, "PROC signal ");
+    guint start, sigreturns = 0;
     g_autofree char *path = field(exec, "path");
     long pid = field_long(first, "pid");
     long child = field_long(exec, "child");
@@ -1226,6 +1228,15 @@ static void check_processes(Guest *g)
     ev = process_event(g, "VMI_PROCESS_EXIT", NULL, pid);
     g_assert_nonnull(ev);
     g_assert_cmpint(qdict_get_int(ev, "code"), ==, 0);
+
+    /* the handler returned by rt_sigreturn: an entry, never an exit */
+    g_assert_cmpint(field_long(sigline, "handled"), ==, 1);
+    start = after_last_exec(evs);
+    for (guint i = start; next_event(evs, &i, "enter", "rt_sigreturn");) {
+        sigreturns++;
+    }
+    g_assert_cmpuint(sigreturns, ==, 1);
+    g_assert_null(next_event(evs, &start, "exit", "rt_sigreturn"));
 }
 
 /*

@@ -1614,7 +1614,8 @@ static bool collect_process(const VmiProcessInfo *p, void *opaque)
         return true;
     }
     e = g_new0(VmiProcessEntry, 1);
-    e->pid = p->tgid;
+    e->pid = p->pid;
+    e->tgid = p->tgid;
     e->ppid = p->ppid;
     e->name = g_utf8_make_valid(p->comm, -1);
     e->uid = p->uid;
