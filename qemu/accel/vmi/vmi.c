@@ -128,6 +128,7 @@ typedef struct VmiSession {
     uint64_t failed_lstar;
     char *error;
     GHashTable *pending;    /* task address -> VmiPending */
+    uint32_t nr_pending;    /* its size, also read without the lock */
 } VmiSession;
 
 bool vmi_syscall_hooks_on;
@@ -531,6 +532,7 @@ static const VmiKernel *session_identify(VmiSession *s, VmiMem *m,
     g_clear_pointer(&s->error, g_free);
     s->failed_lstar = 0;
     g_hash_table_remove_all(s->pending);
+    qatomic_set(&s->nr_pending, 0);
     qatomic_rcu_set(&s->kernel, k);
     if (s->filter) {
         filter_publish(s, filter_copy(s->filter));
@@ -565,6 +567,7 @@ static void pending_add(VmiSession *s, VmiPending *p)
         g_hash_table_remove_all(s->pending);
     }
     g_hash_table_replace(s->pending, &p->task, p);
+    qatomic_store_release(&s->nr_pending, g_hash_table_size(s->pending));
 }
 
 /* Remove @task's system call in flight and return it; NULL if none. */
@@ -576,6 +579,7 @@ static VmiPending *pending_take(VmiSession *s, uint64_t task)
     p = g_hash_table_lookup(s->pending, &task);
     if (p) {
         g_hash_table_steal(s->pending, &task);
+        qatomic_store_release(&s->nr_pending, g_hash_table_size(s->pending));
     }
     return p;
 }
@@ -869,7 +873,8 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
         return;
     }
     k = qatomic_rcu_read(&s->kernel);
-    if (!k) {
+    /* with nothing in flight (e.g. all filtered out) nothing to read */
+    if (!k || !qatomic_load_acquire(&s->nr_pending)) {
         return;
     }
     mem_for_regs(&m, s, cs, r);
