@@ -36,7 +36,7 @@ PYTHON ?= python3
 export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps qemu firmware guest check check-unit check-qtest check-kvm \
+.PHONY: all deps qemu firmware guest check check-unit check-fuzz fuzz check-qtest check-kvm \
 	demo bench bench-kvm clean sync
 
 all: qemu firmware
@@ -81,10 +81,18 @@ $(GUEST)/profile.json: $(GUEST_INPUTS)
 $(GUEST_BPO)/profile.json: $(GUEST_INPUTS)
 	KERNEL_SUITE=bookworm-backports scripts/mkguest $(GUEST_BPO)
 
-check: check-unit check-qtest
+check: check-unit check-fuzz check-qtest
 
 check-unit: deps
 	$(MAKE) -C tests/unit B=$(B)/unit check
+
+# libFuzzer targets (clang): a short run in check, longer by hand with
+# make fuzz FUZZ_SECONDS=N.  Findings go to build/fuzz/findings.
+check-fuzz: deps
+	$(MAKE) -C tests/fuzz B=$(B)/fuzz fuzz FUZZ_SECONDS=20
+
+fuzz: deps
+	$(MAKE) -C tests/fuzz B=$(B)/fuzz fuzz FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600)
 
 check-qtest: all guest $(GUEST_BPO)/profile.json
 	ninja -C $(QBUILD) tests/qtest/vmi-test

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include "libqtest.h"
+#include "qapi/error.h"
 #include "qemu/cutils.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
@@ -27,6 +28,7 @@
 #define CMD_TIMEOUT_S   120
 #define STORM_CALLS     10000
 #define SMP_STORM_CALLS 3000
+#define LIFECYCLE_ROUNDS 1000
 
 typedef struct Guest {
     QTestState *qts;
@@ -36,7 +38,14 @@ typedef struct Guest {
     int serial_fd;
     GString *serial;        /* everything the guest printed so far */
     GPtrArray *events;      /* VMI_SYSCALL data dicts, in arrival order */
-    GPtrArray *processes;   /* VMI_PROCESS_* data dicts, with "event" */
+    GPtrArray *processes;   /* other VMI_* data dicts, with "event" */
+    /*
+     * Storm mode: VMI_SYSCALL events are not kept, only vmi-storm's
+     * getppid entries and exits counted (a storm's events would not fit).
+     */
+    bool count_only;
+    guint counted[2];       /* enter, exit */
+    bool pump_qmp;          /* read QMP while waiting for the console */
 } Guest;
 
 typedef enum GuestFlags {
@@ -91,7 +100,16 @@ static bool collect_event(QTestState *s, const char *name, QDict *event,
     Guest *g = opaque;
     QDict *data;
 
-    if (g_str_has_prefix(name, "VMI_PROCESS_")) {
+    if (!strcmp(name, "VMI_SYSCALL") && g->count_only) {
+        data = qdict_get_qdict(event, "data");
+        if (!strcmp(qdict_get_str(data, "name"), "getppid") &&
+            !strcmp(qdict_get_str(qdict_get_qdict(data, "process"), "name"),
+                    "vmi-storm")) {
+            g->counted[!strcmp(qdict_get_str(data, "direction"), "exit")]++;
+        }
+        return true;
+    }
+    if (g_str_has_prefix(name, "VMI_") && strcmp(name, "VMI_SYSCALL")) {
         data = qdict_clone_shallow(qdict_get_qdict(event, "data"));
         qdict_put_str(data, "event", name);
         g_ptr_array_add(g->processes, data);
@@ -201,6 +219,10 @@ static void serial_wait(Guest *g, size_t from, const char *needle,
         if (g_get_monotonic_time() > deadline) {
             g_error("timeout waiting for '%s' on the guest console:\n%s",
                     needle, g->serial->str);
+        }
+        if (g->pump_qmp) {
+            /* a round trip reads the events queued before its answer */
+            qobject_unref(qtest_qmp(g->qts, "{'execute': 'query-vmi'}"));
         }
         g_usleep(20 * 1000);
     }
@@ -631,6 +653,108 @@ static void check_params(Guest *g)
     g_assert_cmpuint(checked, ==, 10);
 }
 
+/* The first line of @out starting with @prefix, without its newline. */
+static char *line_with(const char *out, const char *prefix)
+{
+    const char *at = strstr(out, prefix);
+
+    g_assert_nonnull(at);
+    return g_strndup(at, strcspn(at, "\r\n"));
+}
+
+/* From @*i on, the next event of @evs going @dir through @name. */
+static QDict *next_event(GPtrArray *evs, guint *i, const char *dir,
+                         const char *name)
+{
+    for (; *i < evs->len; (*i)++) {
+        QDict *ev = g_ptr_array_index(evs, *i);
+
+        if (ev_is(ev, dir, name)) {
+            (*i)++;
+            return ev;
+        }
+    }
+    return NULL;
+}
+
+/* The index after the exit of the last successful execve in @evs */
+static guint after_last_exec(GPtrArray *evs)
+{
+    guint i = 0, after = 0;
+    QDict *ev;
+
+    while ((ev = next_event(evs, &i, "exit", "execve"))) {
+        if (qdict_get_int(ev, "ret") == 0) {
+            after = i;
+        }
+    }
+    g_assert_cmpuint(after, >, 0);
+    return after;
+}
+
+/*
+ * vmi-hostile: 5000 argv entries, a path across a page boundary, bytes
+ * that are not UTF-8, a 64 KiB path, an unmapped pointer.  The events
+ * show each bound and degrade, nothing more.
+ */
+static void check_hostile(Guest *g)
+{
+    g_autofree char *out = guest_run(g, "vmi-hostile");
+    g_autofree char *first = line_with(out, "HOSTILE pid=");
+    g_autofree char *span = line_with(out, "HOSTILE span ");
+    g_autofree char *span_path = field(span, "path");
+    g_autoptr(GPtrArray) evs = events_of(g, field_long(first, "pid"));
+    guint i = after_last_exec(evs);
+    static const char *const cases[] = {
+        "argv", "span", "utf8", "huge", "unmapped"
+    };
+    QDict *enter[G_N_ELEMENTS(cases)];
+    QDict *p;
+
+    enter[0] = next_event(evs, &i, "enter", "execve");
+    for (size_t c = 1; c < G_N_ELEMENTS(cases); c++) {
+        enter[c] = next_event(evs, &i, "enter", "openat");
+    }
+    for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
+        g_autofree char *prefix = g_strdup_printf("HOSTILE %s ", cases[c]);
+        g_autofree char *line = line_with(out, prefix);
+        guint j = 0;
+        QDict *exit;
+
+        g_assert_nonnull(enter[c]);
+        /* the exit of the same call follows its entry */
+        while (g_ptr_array_index(evs, j) != enter[c]) {
+            j++;
+        }
+        exit = g_ptr_array_index(evs, j + 1);
+        g_assert_cmpstr(ev_str(exit, "direction"), ==, "exit");
+        g_assert_cmpint(qdict_get_int(exit, "ret"), ==,
+                        field_long(line, "ret"));
+    }
+    /* argv: 256 of the 5000 entries, marked */
+    p = ev_param(enter[0], "argv");
+    g_assert_cmpuint(qlist_size(qdict_get_qlist(p, "strings")), ==, 256);
+    g_assert_true(qdict_get_try_bool(p, "truncated", false));
+    /* the path across the page boundary is whole */
+    p = ev_param(enter[1], "filename");
+    g_assert_cmpstr(qdict_get_try_str(p, "string"), ==, span_path);
+    /* invalid bytes replaced, the rest kept */
+    p = ev_param(enter[2], "filename");
+    g_assert_true(g_str_has_prefix(qdict_get_try_str(p, "string"),
+                                   "/nonexistent-"));
+    g_assert_true(g_str_has_suffix(qdict_get_try_str(p, "string"),
+                                   "-bytes"));
+    g_assert_true(g_utf8_validate(qdict_get_try_str(p, "string"), -1,
+                                  NULL));
+    /* 64 KiB: cut at 4096 bytes */
+    p = ev_param(enter[3], "filename");
+    g_assert_cmpuint(strlen(qdict_get_try_str(p, "string")), <=, 4096);
+    g_assert_true(qdict_get_try_bool(p, "truncated", false));
+    /* a pointer to nothing */
+    p = ev_param(enter[4], "filename");
+    g_assert_cmpstr(qdict_get_try_str(p, "error"), ==, "unreadable");
+}
+
 static void run_truth(Guest *g)
 {
     g_autofree char *out = guest_run(g, "vmi-truth");
@@ -781,6 +905,7 @@ static void test_pti(void)
                   g_str_has_prefix(out, "1\n0"));
     run_truth(&g);
     check_params(&g);
+    check_hostile(&g);
     check_no_drops(&g);
     guest_stop(&g);
 }
@@ -988,42 +1113,6 @@ static void test_smp(void)
     check_no_drops(&g);
     check_kvm_counters(&g);
     guest_stop(&g);
-}
-
-/* The first line of @out starting with @prefix, without its newline. */
-static char *line_with(const char *out, const char *prefix)
-{
-    const char *at = strstr(out, prefix);
-
-    g_assert_nonnull(at);
-    return g_strndup(at, strcspn(at, "\r\n"));
-}
-
-/* From @*i on, the next event of @evs going @dir through @name. */
-static QDict *next_event(GPtrArray *evs, guint *i, const char *dir,
-                         const char *name)
-{
-    for (; *i < evs->len; (*i)++) {
-        QDict *ev = g_ptr_array_index(evs, *i);
-
-        if (ev_is(ev, dir, name)) {
-            (*i)++;
-            return ev;
-        }
-    }
-    return NULL;
-}
-
-/* The index after the exit of the last execve in @evs */
-static guint after_last_exec(GPtrArray *evs)
-{
-    guint i = 0, after = 0;
-
-    while (next_event(evs, &i, "exit", "execve")) {
-        after = i;
-    }
-    g_assert_cmpuint(after, >, 0);
-    return after;
 }
 
 /*
@@ -1784,6 +1873,277 @@ static void bench_storm(void)
 }
 
 /* Bad -vmi options: QEMU refuses to start and names the option. */
+/* Delivery and lifecycle */
+
+static long qemu_rss_kb(Guest *g)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status",
+                                            qtest_pid(g->qts));
+    g_autofree char *status = NULL;
+    const char *rss;
+
+    g_assert_true(g_file_get_contents(path, &status, NULL, NULL));
+    rss = strstr(status, "VmRSS:");
+    g_assert_nonnull(rss);
+    return atol(rss + strlen("VmRSS:"));
+}
+
+/* Read QMP until every event built has been emitted or dropped. */
+static void wait_delivered(Guest *g)
+{
+    gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
+
+    while (sum_vcpus(g, "emitted") + sum_vcpus(g, "dropped") !=
+           sum_vcpus(g, "produced")) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(50 * 1000);
+    }
+}
+
+/*
+ * A QMP client that does not read: QEMU's memory stays bounded, the
+ * overflow is dropped, counted, and reported by VMI_EVENTS_LOST.
+ */
+static void test_delivery_drop(void)
+{
+    g_autofree char *extra = vmi_from_boot("");
+    g_autofree char *out = NULL;
+    gint64 deadline;
+    int64_t dropped;
+    long rss0, rss1;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    g.count_only = true;
+    guest_wait_ready(&g);
+    check_accel(&g);
+    out = guest_run(&g, "vmi-storm 1000");
+    rss0 = qemu_rss_kb(&g);
+    g_free(out);
+    /* 400,000 events while nobody reads QMP */
+    out = guest_run(&g, "vmi-storm 200000");
+    rss1 = qemu_rss_kb(&g);
+    g_test_message("QEMU RSS %ld kB before the storm, %ld kB after", rss0,
+                   rss1);
+    /* the ring's events and 4 MiB of QMP output, not the stream */
+    g_assert_cmpint(rss1 - rss0, <, 128 * 1024);
+
+    wait_delivered(&g);
+    dropped = sum_vcpus(&g, "dropped");
+    g_test_message("dropped %" PRId64 ", received %u entries %u exits",
+                   dropped, g.counted[0], g.counted[1]);
+    g_assert_cmpint(dropped, >, 0);
+    g_assert_cmpint(g.counted[0] + g.counted[1] + dropped, >=, 400000);
+    /* the losses are reported, totalled, within a second or so */
+    deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    for (;;) {
+        QDict *lost = NULL;
+
+        for (guint i = g.processes->len; i-- > 0 && !lost;) {
+            QDict *ev = g_ptr_array_index(g.processes, i);
+
+            if (!strcmp(qdict_get_str(ev, "event"), "VMI_EVENTS_LOST")) {
+                lost = ev;
+            }
+        }
+        if (lost && qdict_get_int(lost, "total") == dropped) {
+            break;
+        }
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        qobject_unref(qmp_ok(&g, "{'execute': 'query-vmi'}"));
+        g_usleep(100 * 1000);
+    }
+    guest_stop(&g);
+}
+
+/*
+ * overflow=block: a client that stops reading stops the guest instead;
+ * once it reads again every event arrives.
+ */
+static void test_delivery_block(void)
+{
+    g_autofree char *boot = vmi_from_boot("");
+    g_autofree char *extra = g_strdup_printf("%s,overflow=block", boot);
+    g_autofree char *out = NULL;
+    QDict *info;
+    long rss0, rss1;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    g.count_only = true;
+    guest_wait_ready(&g);
+    check_accel(&g);
+    out = guest_run(&g, "vmi-storm 1000");
+    g_free(out);
+    rss0 = qemu_rss_kb(&g);
+    out = guest_run(&g, "vmi-storm 60000 > /tmp/storm.out &");
+    g_free(out);
+    g_usleep(3 * G_USEC_PER_SEC);
+    rss1 = qemu_rss_kb(&g);
+    g_test_message("QEMU RSS %ld kB before, %ld kB with the guest blocked",
+                   rss0, rss1);
+    g_assert_cmpint(rss1 - rss0, <, 128 * 1024);
+    /* 120,000 events do not fit in the ring and the QMP backlog */
+    info = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    g_assert_cmpstr(qdict_get_str(info, "overflow"), ==, "block");
+    qobject_unref(info);
+    g_assert_cmpint(sum_vcpus(&g, "produced"), <, 120000);
+
+    g.pump_qmp = true;
+    out = guest_run(&g, "while ! grep -q STORM /tmp/storm.out; do sleep 0.1;"
+                    " done; cat /tmp/storm.out");
+    g_assert_nonnull(strstr(out, "STORM "));
+    wait_delivered(&g);
+    g_assert_cmpint(sum_vcpus(&g, "dropped"), ==, 0);
+    g_assert_cmpuint(g.counted[0], ==, 61000);
+    g_assert_cmpuint(g.counted[1], ==, 61000);
+    guest_stop(&g);
+}
+
+/* -vmi ...,chardev=: JSON lines to a file, nothing to QMP. */
+static void test_delivery_chardev(void)
+{
+    g_autofree char *boot = vmi_from_boot("");
+    g_autofree char *dir = g_dir_make_tmp("vmi-sink-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "events.jsonl", NULL);
+    g_autofree char *extra = g_strdup_printf(
+        "-chardev file,id=vmiout,path=%s %s,chardev=vmiout", path, boot);
+    g_autofree char *out = NULL, *text = NULL, *err = NULL;
+    g_auto(GStrv) lines = NULL;
+    guint enters = 0, exits = 0, syscalls = 0;
+    QDict *info;
+    long pid;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    guest_wait_ready(&g);
+    check_accel(&g);
+    out = guest_run(&g, "vmi-storm 5000");
+    pid = field_long(strstr(out, "STORM "), "pid");
+    info = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    g_assert_cmpstr(qdict_get_try_str(info, "chardev"), ==, "vmiout");
+    qobject_unref(info);
+
+    /* tracing blocks migration, with a reason */
+    err = qmp_error(&g, "{'execute': 'migrate', 'arguments': "
+                    "{'uri': 'exec:cat > /dev/null'}}");
+    g_test_message("migrate: %s", err);
+    g_assert_nonnull(strstr(err, "introspection is enabled"));
+
+    /* disabling delivers everything trapped to the file */
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-disable'}"));
+    g_assert_cmpuint(g.events->len, ==, 0);
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l && **l; l++) {
+        QDict *obj = qobject_to(QDict, qobject_from_json(*l, &error_abort));
+        QDict *data;
+
+        g_assert_nonnull(obj);
+        g_assert_true(qdict_haskey(obj, "timestamp"));
+        if (!strcmp(qdict_get_str(obj, "event"), "VMI_SYSCALL")) {
+            syscalls++;
+            data = qdict_get_qdict(obj, "data");
+            if (ev_pid(data) == pid && ev_is(data, "enter", "getppid")) {
+                enters++;
+            } else if (ev_pid(data) == pid && ev_is(data, "exit", "getppid")) {
+                exits++;
+            }
+        }
+        qobject_unref(obj);
+    }
+    g_test_message("%u VMI_SYSCALL lines", syscalls);
+    /* the shell that exec'd vmi-storm calls getppid once with its pid */
+    g_assert_cmpuint(enters, >=, 5000);
+    g_assert_cmpuint(enters, <=, 5001);
+    g_assert_cmpuint(exits, ==, enters);
+    guest_stop(&g);
+    unlink(path);
+    rmdir(dir);
+}
+
+/*
+ * vmi-enable and vmi-disable 1000 times while the guest makes system
+ * calls on every vCPU; then tracing still tells the truth.
+ */
+static void test_lifecycle(void)
+{
+    g_autofree char *profile = guest_file("profile.json");
+    g_autofree char *extra = g_strdup_printf("-smp 2 -vmi profile=%s",
+                                             profile);
+    g_autofree char *out = NULL;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    guest_wait_ready(&g);
+    out = guest_run(&g, "(taskset -c 0 vmi-storm 100000 & taskset -c 1 "
+                    "vmi-storm 100000; wait; touch /tmp/storms.done) "
+                    "> /dev/null 2>&1 &");
+    for (int i = 0; i < LIFECYCLE_ROUNDS; i++) {
+        qobject_unref(qmp_ok(&g, "{'execute': 'vmi-enable'}"));
+        qobject_unref(qmp_ok(&g, "{'execute': 'vmi-disable'}"));
+    }
+    g_free(out);
+    out = guest_run(&g, "while [ ! -e /tmp/storms.done ]; do sleep 0.1; "
+                    "done");
+    g_ptr_array_set_size(g.events, 0);
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-enable'}"));
+    check_accel(&g);
+    {
+        QDict *info = qmp_ok(&g, "{'execute': 'query-vmi'}");
+        g_autoptr(GString) json = qobject_to_json(QOBJECT(info));
+
+        g_test_message("%s", json->str);
+        qobject_unref(info);
+    }
+    run_truth(&g);
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-disable'}"));
+    guest_stop(&g);
+}
+
+/*
+ * -smp 4, a storm pinned to each vCPU: every vCPU's counters add up and
+ * every call arrives, paired.
+ */
+static void test_smp4(void)
+{
+    g_autofree char *extra = vmi_from_boot("-smp 4");
+    g_autofree char *out = NULL;
+    QListEntry *e;
+    QDict *info;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    g.count_only = true;
+    guest_wait_ready(&g);
+    check_accel(&g);
+    g.pump_qmp = true;
+    out = guest_run(&g, "for c in 0 1 2 3; do taskset -c $c vmi-storm 5000 "
+                    "& done; wait");
+    wait_delivered(&g);
+    info = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    g_assert_cmpuint(qlist_size(qdict_get_qlist(info, "vcpus")), ==, 4);
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(info, "vcpus"), e) {
+        QDict *v = qobject_to(QDict, e->value);
+
+        g_test_message("vCPU %" PRId64 ": trapped %" PRId64 " produced %"
+                       PRId64 " emitted %" PRId64 " dropped %" PRId64,
+                       qdict_get_int(v, "vcpu"), qdict_get_int(v, "trapped"),
+                       qdict_get_int(v, "produced"),
+                       qdict_get_int(v, "emitted"),
+                       qdict_get_int(v, "dropped"));
+        g_assert_cmpint(qdict_get_int(v, "emitted") +
+                        qdict_get_int(v, "dropped"), ==,
+                        qdict_get_int(v, "produced"));
+        g_assert_cmpint(qdict_get_int(v, "trapped"), >=, 10000);
+    }
+    g_assert_cmpint(qdict_get_int(info, "dropped"), ==, 0);
+    qobject_unref(info);
+    g_assert_cmpuint(g.counted[0], ==, 20000);
+    g_assert_cmpuint(g.counted[1], ==, 20000);
+    guest_stop(&g);
+}
+
 static void test_cmdline_errors(void)
 {
     static const struct {
@@ -1802,6 +2162,9 @@ static void test_cmdline_errors(void)
           "no system call 'nosuchcall'" },
         { "profile=%s,filter-pids=12:abc", "filter-pids: 'abc' is not a "
           "number" },
+        { "profile=%s,overflow=sometimes",
+          "overflow: 'sometimes' is not drop or block" },
+        { "profile=%s,chardev=nosuch", "chardev 'nosuch' does not exist" },
     };
     g_autofree char *profile = guest_file("profile.json");
     const char *qemu = g_getenv("QTEST_QEMU_BINARY");
@@ -1836,6 +2199,11 @@ int main(int argc, char **argv)
     qtest_add_func("/vmi/syscalls/smp", test_smp);
     qtest_add_func("/vmi/syscalls/ia32", test_ia32);
     qtest_add_func("/vmi/filter", test_filter);
+    qtest_add_func("/vmi/delivery/drop", test_delivery_drop);
+    qtest_add_func("/vmi/delivery/block", test_delivery_block);
+    qtest_add_func("/vmi/delivery/chardev", test_delivery_chardev);
+    qtest_add_func("/vmi/delivery/smp4", test_smp4);
+    qtest_add_func("/vmi/lifecycle", test_lifecycle);
     qtest_add_func("/vmi/gdbstub", test_gdbstub);
     qtest_add_func("/vmi/memory", test_memory);
     if (g_getenv("VMI_BENCH")) {

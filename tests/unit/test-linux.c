@@ -7,6 +7,7 @@
 
 #include "guest-mem.h"
 #include "vmi-linux.h"
+#include "test-kernel-types.h"
 
 #define SLIDE           UINT64_C(0x1e000000)
 #define ENTRY           UINT64_C(0xffffffff81c00080)
@@ -36,30 +37,7 @@ static VmiLinux *make_linux(const char *banner)
     g_autofree char *b64 = g_base64_encode((const guchar *)banner,
                                            strlen(banner));
     g_autofree char *json = g_strdup_printf(
-        "{\"user_types\": {\"task_struct\": {\"size\": 9792, \"fields\": {"
-        "  \"pid\": {\"offset\": 2416}, \"tgid\": {\"offset\": 2420},"
-        "  \"comm\": {\"offset\": 2976}, \"tasks\": {\"offset\": 2200},"
-        "  \"real_parent\": {\"offset\": 2440}, \"mm\": {\"offset\": 2296},"
-        "  \"cred\": {\"offset\": 2960}}},"
-        "  \"mm_struct\": {\"size\": 1000, \"fields\": {"
-        "  \"pgd\": {\"offset\": 72}, \"exe_file\": {\"offset\": 944}}},"
-        "  \"file\": {\"size\": 232, \"fields\": {"
-        "  \"f_path\": {\"offset\": 16}}},"
-        "  \"path\": {\"size\": 16, \"fields\": {"
-        "  \"mnt\": {\"offset\": 0}, \"dentry\": {\"offset\": 8}}},"
-        "  \"dentry\": {\"size\": 192, \"fields\": {"
-        "  \"d_parent\": {\"offset\": 24}, \"d_name\": {\"offset\": 32}}},"
-        "  \"qstr\": {\"size\": 16, \"fields\": {"
-        "  \"name\": {\"offset\": 8}}},"
-        "  \"mount\": {\"size\": 320, \"fields\": {"
-        "  \"mnt_parent\": {\"offset\": 16},"
-        "  \"mnt_mountpoint\": {\"offset\": 24}, \"mnt\": {\"offset\": 32}}},"
-        "  \"vfsmount\": {\"size\": 32, \"fields\": {"
-        "  \"mnt_root\": {\"offset\": 0}}},"
-        "  \"cred\": {\"size\": 176, \"fields\": {"
-        "  \"uid\": {\"offset\": 8}}},"
-        "  \"pt_regs\": {\"size\": 168, \"fields\": {"
-        "  \"ax\": {\"offset\": 80}}}},"
+        "{\"user_types\": " TEST_KERNEL_TYPES_JSON ","
         " \"symbols\": {"
         "  \"entry_SYSCALL_64\": {\"address\": %" PRIu64 "},"
         "  \"sys_call_table\": {\"address\": %" PRIu64 "},"

@@ -15,9 +15,17 @@
 
 #include "qemu/osdep.h"
 #include "qapi/clone-visitor.h"
+#include "qapi/compat-policy.h"
 #include "qapi/error.h"
 #include "qapi/qapi-visit-vmi.h"
+#include "qapi/qmp-event.h"
 #include "qapi/util.h"
+#include "qobject/qdict.h"
+#include "qobject/qjson.h"
+#include "chardev/char-fe.h"
+#include "migration/blocker.h"
+#include "monitor/monitor.h"
+#include "qemu/units.h"
 #include "qapi/qapi-commands-vmi.h"
 #include "qapi/qapi-events-vmi.h"
 #include "qemu/config-file.h"
@@ -33,6 +41,7 @@
 #include "hw/core/cpu.h"
 #include "system/hw_accel.h"
 #include "system/kvm.h"
+#include "system/cpus.h"
 #include "system/tcg.h"
 #include "system/vmi.h"
 #include "cpu.h"
@@ -44,6 +53,14 @@
 #define VMI_DRAIN_BUDGET    4096
 /* System calls in flight tracked at once; a guest can't grow it further. */
 #define VMI_PENDING_MAX     65536
+/* Output a consumer may have queued before the rings stop draining */
+#define VMI_BACKLOG_MAX     (4 * MiB)
+/* How often a stalled drain looks at its consumer again */
+#define VMI_RETRY_MS        10
+/* VMI_EVENTS_LOST at most this often */
+#define VMI_LOST_PERIOD_MS  1000
+/* overflow=block: how long a vCPU waits before it looks around again */
+#define VMI_ROOM_WAIT_MS    100
 
 typedef enum VmiEventKind {
     VMI_EVENT_SYSCALL,
@@ -84,6 +101,16 @@ typedef struct VmiRing {
     uint64_t trapped;
     uint64_t dropped;
     uint64_t filtered;
+    uint64_t produced;          /* events built: emitted + dropped + queued */
+    uint64_t emitted;
+    uint64_t lost_reported;     /* @dropped at the last VMI_EVENTS_LOST */
+    /*
+     * overflow=block: events queued while the vCPU could not wait (the
+     * VM stopping), at most VMI_RING_SIZE, drained after the ring; under
+     * vmi.room_lock.
+     */
+    GQueue overflow;
+    uint32_t overflow_len;      /* also read without the lock */
 } VmiRing;
 
 /* What a system call in flight needs at its exit */
@@ -118,9 +145,12 @@ typedef struct VmiTraceFilter {
     uint8_t *select[VMI_ABI_COUNT];
 } VmiTraceFilter;
 
+typedef struct VmiOs VmiOs;
+
 typedef struct VmiSession {
     struct rcu_head rcu;
-    VmiLinux *os;
+    VmiOs *osref;
+    VmiLinux *os;           /* osref's */
     VmiMechanism mechanism;
     VmiKernel *kernel;      /* RCU-published, replaced on reboot */
     VmiTraceFilter *filter; /* RCU-published; never NULL when enabled */
@@ -137,10 +167,26 @@ static struct {
     VmiSession *session;    /* RCU-published; NULL when off */
     char *default_profile;  /* from -vmi profile= */
     VmiFilter *default_filter;  /* from -vmi filter-...= */
+    VmiOverflow default_overflow;   /* from -vmi overflow= */
+    char *default_chardev;      /* from -vmi chardev= */
     VmiRing *rings;
     unsigned nr_rings;
     QEMUBH *bh;
     uint64_t events;
+    VmiOverflow overflow;
+    QemuMutex room_lock;    /* with @room, full rings' vCPUs wait for space */
+    QemuCond room;
+    unsigned waiters;
+    QEMUTimer *retry;       /* a stalled drain tries again */
+    QEMUTimer *lost_timer;  /* VMI_EVENTS_LOST */
+    int64_t lost_last_ms;
+    uint64_t lost_total;
+    /* -vmi chardev= / vmi-enable chardev: events go there, not to QMP */
+    CharBackend sink;
+    char *sink_id;
+    GString *sink_buf;
+    guint sink_watch;
+    Error *migration_blocker;
 } vmi;
 
 QemuOptsList qemu_vmi_opts = {
@@ -173,6 +219,14 @@ QemuOptsList qemu_vmi_opts = {
             .name = "filter-direction",
             .type = QEMU_OPT_STRING,
             .help = "enter, exit or both (default)",
+        }, {
+            .name = "overflow",
+            .type = QEMU_OPT_STRING,
+            .help = "a full event ring drops (default) or blocks the vCPU",
+        }, {
+            .name = "chardev",
+            .type = QEMU_OPT_STRING,
+            .help = "write events to this chardev (JSON lines), not to QMP",
         },
         { /* end of list */ }
     },
@@ -452,10 +506,77 @@ static void pending_free(VmiPending *p)
     g_free(p);
 }
 
+/*
+ * A parsed profile, shared by the sessions made from it and kept for the
+ * next vmi-enable: parsing a profile takes far longer than enabling.
+ */
+struct VmiOs {
+    VmiLinux *os;
+    int refs;
+    char *path;
+    struct stat st;
+};
+
+static VmiOs *os_cache;
+
+static void os_put(VmiOs *o)
+{
+    /* sessions are freed after an RCU grace period, on the RCU thread */
+    if (o && qatomic_fetch_dec(&o->refs) == 1) {
+        vmi_linux_free(o->os);
+        g_free(o->path);
+        g_free(o);
+    }
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The profile at @path, parsed once while the file stays the same. */
+static VmiOs *os_get(const char *path, Error **errp)
+{
+    g_autofree char *err = NULL;
+    struct stat st;
+    VmiProfile *p;
+    VmiLinux *l;
+    VmiOs *o;
+
+    if (stat(path, &st) == 0 && os_cache && !strcmp(os_cache->path, path) &&
+        same_file(&st, &os_cache->st)) {
+        qatomic_inc(&os_cache->refs);
+        return os_cache;
+    }
+    p = vmi_profile_load(path, &err);
+    if (!p) {
+        error_setg(errp, "%s", err);
+        return NULL;
+    }
+    l = vmi_linux_new(p, &err);
+    if (!l) {
+        error_setg(errp, "%s", err);
+        return NULL;
+    }
+    o = g_new0(VmiOs, 1);
+    o->os = l;
+    o->refs = 1;
+    o->path = g_strdup(path);
+    if (stat(path, &o->st) == 0) {
+        os_put(os_cache);
+        os_cache = o;
+        o->refs++;
+    }
+    return o;
+}
+
 static void session_free(VmiSession *s)
 {
     vmi_kernel_free(s->kernel);
-    vmi_linux_free(s->os);
+    os_put(s->osref);
     filter_free(s->filter);
     g_hash_table_destroy(s->pending);
     g_free(s->error);
@@ -470,22 +591,15 @@ static void session_free_rcu(VmiSession *s)
 
 static VmiSession *session_new(const char *profile, Error **errp)
 {
-    g_autofree char *err = NULL;
-    VmiProfile *p = vmi_profile_load(profile, &err);
-    VmiLinux *l;
+    VmiOs *o = os_get(profile, errp);
     VmiSession *s;
 
-    if (!p) {
-        error_setg(errp, "%s", err);
-        return NULL;
-    }
-    l = vmi_linux_new(p, &err);
-    if (!l) {
-        error_setg(errp, "%s", err);
+    if (!o) {
         return NULL;
     }
     s = g_new0(VmiSession, 1);
-    s->os = l;
+    s->osref = o;
+    s->os = o->os;
     qemu_mutex_init(&s->lock);
     s->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
                                        (GDestroyNotify)pending_free);
@@ -597,8 +711,11 @@ static void rings_init(void)
     vmi.rings = g_new0(VmiRing, n);
     for (unsigned i = 0; i < n; i++) {
         vmi.rings[i].slots = g_new0(VmiEvent *, VMI_RING_SIZE);
+        g_queue_init(&vmi.rings[i].overflow);
     }
     vmi.nr_rings = n;
+    qemu_mutex_init(&vmi.room_lock);
+    qemu_cond_init(&vmi.room);
 }
 
 static VmiRing *ring_for(CPUState *cs)
@@ -611,11 +728,32 @@ static bool ring_full(VmiRing *r)
     return r->head - qatomic_load_acquire(&r->tail) >= VMI_RING_SIZE;
 }
 
+static bool blocking(void)
+{
+    return qatomic_read(&vmi.overflow) == VMI_OVERFLOW_BLOCK;
+}
+
+/* True if an event offered now would be dropped: skip building it. */
+static bool ring_would_drop(VmiRing *r)
+{
+    return ring_full(r) && !blocking();
+}
+
 static void ring_push(VmiRing *r, VmiEvent *ev)
 {
-    r->slots[r->head % VMI_RING_SIZE] = ev;
-    qatomic_store_release(&r->head, r->head + 1);
-    qemu_bh_schedule(vmi.bh);
+    uint32_t head = r->head;
+
+    r->slots[head % VMI_RING_SIZE] = ev;
+    qatomic_store_release(&r->head, head + 1);
+    /*
+     * Wake the consumer only when it may have gone idle (the ring was
+     * empty); otherwise it sees this event when it looks at the head
+     * again after publishing its tail.  Pairs with vmi_drain().
+     */
+    smp_mb();
+    if (qatomic_read(&r->tail) == head) {
+        qemu_bh_schedule(vmi.bh);
+    }
 }
 
 static void ring_count_trap(VmiRing *r)
@@ -628,20 +766,73 @@ static void ring_count_drop(VmiRing *r)
     qatomic_set(&r->dropped, r->dropped + 1);
 }
 
+static void ring_count_produced(VmiRing *r)
+{
+    qatomic_set(&r->produced, r->produced + 1);
+}
+
 static void ring_count_filtered(VmiRing *r)
 {
     qatomic_set(&r->filtered, r->filtered + 1);
 }
 
-/* Queue @ev, or count it lost if the ring is full. */
-static void ring_offer(VmiRing *r, VmiEvent *ev)
+/*
+ * overflow=block: wait until the ring has room and nothing is left in
+ * its overflow queue.  A vCPU must not wait while the main loop waits
+ * for it (the VM stopping, work queued for it, a kick: the main loop may
+ * be waiting for an RCU grace period, and the vCPU is in a read-side
+ * section): false then.
+ */
+static bool ring_wait_room(CPUState *cs, VmiRing *r)
 {
-    if (ring_full(r)) {
-        ring_count_drop(r);
-        event_free(ev);
+    bool room;
+
+    QEMU_LOCK_GUARD(&vmi.room_lock);
+    vmi.waiters++;
+    for (;;) {
+        room = !ring_full(r) && !r->overflow_len;
+        if (room || !vmi_hooks_enabled() || qatomic_read(&cs->stop) ||
+            qatomic_read(&cs->exit_request) || !cpu_work_list_empty(cs)) {
+            break;
+        }
+        qemu_bh_schedule(vmi.bh);
+        qemu_cond_timedwait(&vmi.room, &vmi.room_lock, VMI_ROOM_WAIT_MS);
+    }
+    vmi.waiters--;
+    return room;
+}
+
+static bool overflow_push(VmiRing *r, VmiEvent *ev)
+{
+    QEMU_LOCK_GUARD(&vmi.room_lock);
+    if (r->overflow_len >= VMI_RING_SIZE) {
+        return false;
+    }
+    g_queue_push_tail(&r->overflow, ev);
+    qatomic_set(&r->overflow_len, r->overflow_len + 1);
+    qemu_bh_schedule(vmi.bh);
+    return true;
+}
+
+/* Queue @ev; if the ring is full, wait or count it lost (overflow=). */
+static void ring_offer(CPUState *cs, VmiRing *r, VmiEvent *ev)
+{
+    ring_count_produced(r);
+    if (!ring_full(r) && !qatomic_read(&r->overflow_len)) {
+        ring_push(r, ev);
         return;
     }
-    ring_push(r, ev);
+    if (blocking()) {
+        if (ring_wait_room(cs, r)) {
+            ring_push(r, ev);
+            return;
+        }
+        if (overflow_push(r, ev)) {
+            return;
+        }
+    }
+    ring_count_drop(r);
+    event_free(ev);
 }
 
 /* Trap handlers (vCPU thread) */
@@ -779,7 +970,8 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
         }
         pending_add(s, p);
     }
-    if (report && f->enter && ring_full(ring)) {
+    if (report && f->enter && ring_would_drop(ring)) {
+        ring_count_produced(ring);
         ring_count_drop(ring);
     } else if (report && f->enter) {
         ev = syscall_event_new(cs, r, VMI_DIRECTION_ENTER, r->abi, r->nr,
@@ -794,14 +986,14 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
         } else if (r->abi == VMI_ABI_X86_64) {
             vmi_linux_decode(name, ev->args, &m, &ev->decoded);
         }
-        ring_push(ring, ev);
+        ring_offer(cs, ring, ev);
     }
     if ((select & SELECT_LIFECYCLE) && task_known &&
         (!strcmp(name, "exit_group") ||
          (!strcmp(name, "exit") && task.pid == task.tgid))) {
         ev = event_new(cs, VMI_EVENT_PROCESS_EXIT, r->cr3, &task, true);
         ev->code = args[0] & 0xff;
-        ring_offer(ring, ev);
+        ring_offer(cs, ring, ev);
     }
 }
 
@@ -835,7 +1027,7 @@ static void lifecycle_exit(CPUState *cs, VmiRing *ring, const VmiSession *s,
         ev->argv = g_steal_pointer(&p->exec_argv);
         ev->truncated = p->exec_truncated;
         ev->unreadable = !ev->path || p->argv_unreadable;
-        ring_offer(ring, ev);
+        ring_offer(cs, ring, ev);
     } else if (ret > 0 && !(p->clone_flags & CLONE_THREAD_FLAG) &&
                (!strcmp(name, "fork") || !strcmp(name, "vfork") ||
                 !strcmp(name, "clone") || !strcmp(name, "clone3"))) {
@@ -846,7 +1038,7 @@ static void lifecycle_exit(CPUState *cs, VmiRing *ring, const VmiSession *s,
                          VMI_PROCESS_START_KIND_CLONE;
         ev->pid = ret;
         ev->ppid = task->tgid;
-        ring_offer(ring, ev);
+        ring_offer(cs, ring, ev);
     }
 }
 
@@ -907,7 +1099,7 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
         ev->ret = ret;
         ev->elapsed_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) -
                          p->entered_ns;
-        ring_offer(ring, ev);
+        ring_offer(cs, ring, ev);
     }
     lifecycle_exit(cs, ring, s, &m, r, p, name, &task, ret);
     pending_free(p);
@@ -1144,26 +1336,114 @@ static VmiSyscallParamList *params_to_qapi(VmiParams *ps)
     return list;
 }
 
+/*
+ * The chardev sink: one JSON object per line, the same objects QMP would
+ * carry.  What the chardev cannot take now waits in sink_buf; the drain
+ * stops while that holds more than VMI_BACKLOG_MAX.
+ */
+static void sink_flush(void);
+
+static gboolean sink_writable(void *do_not_use, GIOCondition cond,
+                              void *opaque)
+{
+    vmi.sink_watch = 0;
+    sink_flush();
+    if (vmi.bh) {
+        qemu_bh_schedule(vmi.bh);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static void sink_flush(void)
+{
+    while (vmi.sink_buf->len) {
+        int n = qemu_chr_fe_write(&vmi.sink, (uint8_t *)vmi.sink_buf->str,
+                                  MIN(vmi.sink_buf->len, INT_MAX));
+
+        if (n < 0 && errno != EAGAIN) {
+            /* the chardev is gone or broken: nothing will drain it */
+            g_string_truncate(vmi.sink_buf, 0);
+            return;
+        }
+        if (n <= 0) {
+            break;
+        }
+        g_string_erase(vmi.sink_buf, 0, n);
+    }
+    if (vmi.sink_buf->len && !vmi.sink_watch) {
+        vmi.sink_watch = qemu_chr_fe_add_watch(&vmi.sink,
+                                               G_IO_OUT | G_IO_HUP,
+                                               sink_writable, NULL);
+    }
+}
+
+static bool sink_on(void)
+{
+    return vmi.sink_id != NULL;
+}
+
+/* Wrap @data (the event's members) as QMP does, and write it out. */
+static void sink_event(const char *name, QObject *data)
+{
+    QDict *qmp = qmp_event_build_dict(name);
+    GString *json;
+
+    qdict_put_obj(qmp, "data", data);
+    json = qobject_to_json(QOBJECT(qmp));
+    g_string_append(vmi.sink_buf, json->str);
+    g_string_append_c(vmi.sink_buf, '\n');
+    g_string_free(json, true);
+    qobject_unref(qmp);
+    sink_flush();
+}
+
+#define EMIT_EVENT(Type, NAME, send, e) do {                        \
+        if (sink_on()) {                                            \
+            QObject *data_;                                         \
+            Visitor *v_ = qobject_output_visitor_new_qmp(&data_);   \
+                                                                    \
+            visit_type_##Type(v_, NAME, &(e), &error_abort);        \
+            visit_complete(v_, &data_);                             \
+            visit_free(v_);                                         \
+            sink_event(NAME, data_);                                \
+        } else {                                                    \
+            send(e);                                                \
+        }                                                           \
+    } while (0)
+
 static void process_event_emit(VmiEvent *ev)
 {
     g_autofree char *name = g_utf8_make_valid(ev->task.comm, -1);
 
     if (ev->kind == VMI_EVENT_PROCESS_EXIT) {
-        qapi_event_send_vmi_process_exit(ev->vcpu, ev->task.tgid, name,
-                                         ev->code);
-    } else {
-        strList *argv = NULL, **tail = &argv;
+        VmiProcessExitEvent *e = g_new0(VmiProcessExitEvent, 1);
 
+        e->vcpu = ev->vcpu;
+        e->pid = ev->task.tgid;
+        e->name = g_steal_pointer(&name);
+        e->code = ev->code;
+        EMIT_EVENT(VmiProcessExitEvent, "VMI_PROCESS_EXIT",
+                   qapi_event_send_vmi_process_exit, e);
+        qapi_free_VmiProcessExitEvent(e);
+    } else {
+        VmiProcessStartEvent *e = g_new0(VmiProcessStartEvent, 1);
+        strList **tail = &e->argv;
+
+        e->vcpu = ev->vcpu;
+        e->kind = ev->start_kind;
+        e->pid = ev->pid;
+        e->ppid = ev->ppid;
+        e->name = g_steal_pointer(&name);
+        e->path = g_steal_pointer(&ev->path);
+        e->has_argv = ev->argv != NULL;
         for (char **a = ev->argv; a && *a; a++) {
             QAPI_LIST_APPEND(tail, g_steal_pointer(a));
         }
-        qapi_event_send_vmi_process_start(ev->vcpu, ev->start_kind, ev->pid,
-                                          ev->ppid, name, ev->path,
-                                          ev->argv != NULL, argv,
-                                          ev->truncated, ev->truncated,
-                                          ev->unreadable ? "unreadable" :
-                                          NULL);
-        qapi_free_strList(argv);
+        e->has_truncated = e->truncated = ev->truncated;
+        e->error = ev->unreadable ? g_strdup("unreadable") : NULL;
+        EMIT_EVENT(VmiProcessStartEvent, "VMI_PROCESS_START",
+                   qapi_event_send_vmi_process_start, e);
+        qapi_free_VmiProcessStartEvent(e);
     }
 }
 
@@ -1216,40 +1496,215 @@ static void event_emit(VmiEvent *ev)
         e->elapsed_ns = ev->elapsed_ns;
         e->q_errno = g_strdup(errname);
     }
-    qapi_event_send_vmi_syscall(e);
+    EMIT_EVENT(VmiSyscallEvent, "VMI_SYSCALL", qapi_event_send_vmi_syscall,
+               e);
     qapi_free_VmiSyscallEvent(e);
 }
 
+/*
+ * Report what the rings dropped since the last report, at most once per
+ * VMI_LOST_PERIOD_MS; the timer makes sure the last losses are reported.
+ */
+static void report_lost(void *opaque)
+{
+    int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+    VmiVcpuLostList *vcpus = NULL, **tail = &vcpus;
+    uint64_t lost = 0;
+
+    if (now - vmi.lost_last_ms < VMI_LOST_PERIOD_MS) {
+        timer_mod(vmi.lost_timer, vmi.lost_last_ms + VMI_LOST_PERIOD_MS);
+        return;
+    }
+    for (unsigned i = 0; i < vmi.nr_rings; i++) {
+        VmiRing *r = &vmi.rings[i];
+        uint64_t dropped = qatomic_read(&r->dropped);
+
+        if (dropped > r->lost_reported) {
+            VmiVcpuLost *v = g_new0(VmiVcpuLost, 1);
+
+            v->vcpu = i;
+            v->lost = dropped - r->lost_reported;
+            lost += v->lost;
+            r->lost_reported = dropped;
+            QAPI_LIST_APPEND(tail, v);
+        }
+    }
+    if (lost) {
+        vmi.lost_total += lost;
+        vmi.lost_last_ms = now;
+        qapi_event_send_vmi_events_lost(lost, vmi.lost_total, vcpus);
+        if (sink_on()) {
+            QDict *data = qdict_new();
+            QObject *list;
+            Visitor *v = qobject_output_visitor_new_qmp(&list);
+
+            visit_type_VmiVcpuLostList(v, "vcpus", &vcpus, &error_abort);
+            visit_complete(v, &list);
+            visit_free(v);
+            qdict_put_int(data, "lost", lost);
+            qdict_put_int(data, "total", vmi.lost_total);
+            qdict_put_obj(data, "vcpus", list);
+            sink_event("VMI_EVENTS_LOST", QOBJECT(data));
+        }
+    }
+    qapi_free_VmiVcpuLostList(vcpus);
+    if (vmi.session) {
+        timer_mod(vmi.lost_timer, now + VMI_LOST_PERIOD_MS);
+    }
+}
+
+static bool consumer_backlogged(void)
+{
+    if (sink_on()) {
+        return vmi.sink_buf->len > VMI_BACKLOG_MAX;
+    }
+    return monitor_qmp_output_backlog() > VMI_BACKLOG_MAX;
+}
+
+static void emit_one(VmiRing *r, VmiEvent *ev)
+{
+    event_emit(ev);
+    event_free(ev);
+    qatomic_set(&r->emitted, r->emitted + 1);
+    vmi.events++;
+}
+
+/* overflow=block: what its vCPU queued while it could not wait */
+static void drain_overflow(VmiRing *r, unsigned *budget)
+{
+    while (*budget && qatomic_read(&r->overflow_len)) {
+        VmiEvent *ev;
+
+        WITH_QEMU_LOCK_GUARD(&vmi.room_lock) {
+            ev = g_queue_pop_head(&r->overflow);
+            qatomic_set(&r->overflow_len, r->overflow_len - 1);
+        }
+        emit_one(r, ev);
+        (*budget)--;
+    }
+}
+
+/*
+ * Main loop: move events from the rings to QMP or the chardev, a budget
+ * at a time so the monitor stays responsive, and only while the consumer
+ * keeps up, so that one that stops reading cannot make QEMU grow: the
+ * rings fill and overflow= decides.
+ */
 static void vmi_drain(void *opaque)
 {
     unsigned budget = VMI_DRAIN_BUDGET;
-    bool more = false;
+    bool more = false, stalled = false, freed = false;
+
+    for (unsigned i = 0; i < vmi.nr_rings && !stalled; i++) {
+        VmiRing *r = &vmi.rings[i];
+        uint32_t head = qatomic_load_acquire(&r->head);
+        uint32_t tail = r->tail;
+
+        while (tail != head && budget) {
+            if (budget % 256 == 0 && consumer_backlogged()) {
+                stalled = true;
+                break;
+            }
+            emit_one(r, r->slots[tail % VMI_RING_SIZE]);
+            tail++;
+            budget--;
+        }
+        freed |= tail != r->tail;
+        qatomic_store_release(&r->tail, tail);
+        /* pairs with ring_push(): see its head, or it sees our tail */
+        smp_mb();
+        if (tail == qatomic_read(&r->head) && !stalled) {
+            /* the overflow queue is newer than anything in the ring */
+            drain_overflow(r, &budget);
+        }
+        more |= tail != qatomic_read(&r->head) ||
+                qatomic_read(&r->overflow_len);
+    }
+    if (freed) {
+        QEMU_LOCK_GUARD(&vmi.room_lock);
+        if (vmi.waiters) {
+            qemu_cond_broadcast(&vmi.room);
+        }
+    }
+    if (stalled) {
+        timer_mod(vmi.retry,
+                  qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + VMI_RETRY_MS);
+    } else if (more) {
+        qemu_bh_schedule(vmi.bh);
+    }
+}
+
+static void drain_retry(void *opaque)
+{
+    qemu_bh_schedule(vmi.bh);
+}
+
+/* -vmi chardev= and vmi-enable's chardev: take @id for the events */
+static bool sink_open(const char *id, Error **errp)
+{
+    Chardev *chr = qemu_chr_find(id);
+
+    if (!chr) {
+        error_setg(errp, "chardev '%s' does not exist", id);
+        return false;
+    }
+    if (!qemu_chr_fe_init(&vmi.sink, chr, errp)) {
+        error_prepend(errp, "chardev '%s': ", id);
+        return false;
+    }
+    vmi.sink_id = g_strdup(id);
+    if (!vmi.sink_buf) {
+        vmi.sink_buf = g_string_new("");
+    }
+    return true;
+}
+
+static void sink_close(void)
+{
+    if (!sink_on()) {
+        return;
+    }
+    if (vmi.sink_watch) {
+        g_source_remove(vmi.sink_watch);
+        vmi.sink_watch = 0;
+    }
+    /* what the chardev takes now; the rest has nowhere to go */
+    sink_flush();
+    if (vmi.sink_watch) {
+        g_source_remove(vmi.sink_watch);
+        vmi.sink_watch = 0;
+    }
+    g_string_truncate(vmi.sink_buf, 0);
+    qemu_chr_fe_deinit(&vmi.sink, false);
+    g_clear_pointer(&vmi.sink_id, g_free);
+}
+
+/* Lifecycle */
+
+/* Everything trapped so far, regardless of the consumer's backlog */
+static void drain_all(void)
+{
+    unsigned budget = UINT_MAX;
 
     for (unsigned i = 0; i < vmi.nr_rings; i++) {
         VmiRing *r = &vmi.rings[i];
         uint32_t head = qatomic_load_acquire(&r->head);
         uint32_t tail = r->tail;
 
-        while (tail != head && budget) {
-            VmiEvent *ev = r->slots[tail % VMI_RING_SIZE];
-
-            event_emit(ev);
-            event_free(ev);
-            tail++;
-            budget--;
-            vmi.events++;
+        for (; tail != head; tail++) {
+            emit_one(r, r->slots[tail % VMI_RING_SIZE]);
         }
         qatomic_store_release(&r->tail, tail);
-        more |= tail != head;
+        drain_overflow(r, &budget);
     }
-    if (more) {
-        qemu_bh_schedule(vmi.bh);
+    if (vmi.nr_rings) {
+        QEMU_LOCK_GUARD(&vmi.room_lock);
+        qemu_cond_broadcast(&vmi.room);
     }
 }
 
-/* Lifecycle */
-
 static bool vmi_enable(const char *profile, const VmiFilter *filter,
+                       VmiOverflow overflow, const char *chardev,
                        Error **errp)
 {
     CPUState *cs = first_cpu;
@@ -1302,18 +1757,43 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
     }
 
     filter_bind(s->filter, s->kernel);
+
+    /* pending calls and queued events are not part of the VM's state */
+    error_setg(&vmi.migration_blocker, "introspection is enabled: its "
+               "system calls in flight and queued events cannot migrate; "
+               "use vmi-disable first");
+    if (migrate_add_blocker(&vmi.migration_blocker, errp) < 0) {
+        goto fail;
+    }
+    if (chardev && !sink_open(chardev, errp)) {
+        migrate_del_blocker(&vmi.migration_blocker);
+        goto fail;
+    }
     if (!vmi.bh) {
         vmi.bh = qemu_bh_new(vmi_drain, NULL);
+        vmi.retry = timer_new_ms(QEMU_CLOCK_REALTIME, drain_retry, NULL);
+        vmi.lost_timer = timer_new_ms(QEMU_CLOCK_REALTIME, report_lost,
+                                      NULL);
     }
     rings_init();
     for (unsigned i = 0; i < vmi.nr_rings; i++) {
-        qatomic_set(&vmi.rings[i].trapped, 0);
-        qatomic_set(&vmi.rings[i].dropped, 0);
-        qatomic_set(&vmi.rings[i].filtered, 0);
+        VmiRing *r = &vmi.rings[i];
+
+        qatomic_set(&r->trapped, 0);
+        qatomic_set(&r->dropped, 0);
+        qatomic_set(&r->filtered, 0);
+        qatomic_set(&r->emitted, 0);
+        qatomic_set(&r->produced, 0);
+        r->lost_reported = 0;
     }
     vmi.events = 0;
+    vmi.lost_total = 0;
+    vmi.lost_last_ms = 0;
+    qatomic_set(&vmi.overflow, overflow);
     qatomic_rcu_set(&vmi.session, s);
     qatomic_set(&vmi_syscall_hooks_on, true);
+    timer_mod(vmi.lost_timer,
+              qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + VMI_LOST_PERIOD_MS);
     /* before the guest installs its entry point, its write arms the traps */
     if (s->mechanism == VMI_MECHANISM_KVM_HWBP && s->kernel &&
         !vmi_kvm_arm(s->kernel, errp)) {
@@ -1330,7 +1810,9 @@ fail:
     return false;
 }
 
-void qmp_vmi_enable(const char *profile, VmiFilter *filter, Error **errp)
+void qmp_vmi_enable(const char *profile, VmiFilter *filter,
+                    bool has_overflow, VmiOverflow overflow,
+                    const char *chardev, Error **errp)
 {
     if (!profile) {
         profile = vmi.default_profile;
@@ -1340,7 +1822,9 @@ void qmp_vmi_enable(const char *profile, VmiFilter *filter, Error **errp)
                    "-vmi profile=FILE");
         return;
     }
-    vmi_enable(profile, filter ? filter : vmi.default_filter, errp);
+    vmi_enable(profile, filter ? filter : vmi.default_filter,
+               has_overflow ? overflow : vmi.default_overflow,
+               chardev ? chardev : vmi.default_chardev, errp);
 }
 
 void qmp_vmi_set_filter(VmiFilter *filter, Error **errp)
@@ -1372,6 +1856,13 @@ void qmp_vmi_disable(Error **errp)
     qatomic_set(&vmi_syscall_hooks_on, false);
     qatomic_rcu_set(&vmi.session, NULL);
     call_rcu(s, session_free_rcu, rcu);
+    /* what was trapped goes where the session sent it, losses included */
+    drain_all();
+    vmi.lost_last_ms = 0;
+    report_lost(NULL);
+    timer_del(vmi.lost_timer);
+    sink_close();
+    migrate_del_blocker(&vmi.migration_blocker);
 }
 
 VmiInfo *qmp_query_vmi(Error **errp)
@@ -1405,6 +1896,8 @@ VmiInfo *qmp_query_vmi(Error **errp)
         }
     }
     info->events = vmi.events;
+    info->overflow = qatomic_read(&vmi.overflow);
+    info->chardev = g_strdup(vmi.sink_id);
     for (unsigned i = 0; i < vmi.nr_rings; i++) {
         VmiVcpuInfo *v = g_new0(VmiVcpuInfo, 1);
 
@@ -1412,6 +1905,8 @@ VmiInfo *qmp_query_vmi(Error **errp)
         v->trapped = qatomic_read(&vmi.rings[i].trapped);
         v->dropped = qatomic_read(&vmi.rings[i].dropped);
         v->filtered = qatomic_read(&vmi.rings[i].filtered);
+        v->emitted = qatomic_read(&vmi.rings[i].emitted);
+        v->produced = qatomic_read(&vmi.rings[i].produced);
         if (s && s->mechanism == VMI_MECHANISM_KVM_HWBP) {
             uint64_t exits, ioctls;
 
@@ -1506,11 +2001,29 @@ void vmi_cmdline_start(Error **errp)
         return;
     }
     vmi.default_profile = g_strdup(profile);
+    vmi.default_chardev = g_strdup(qemu_opt_get(opts, "chardev"));
+    if (qemu_opt_get(opts, "overflow")) {
+        const char *overflow = qemu_opt_get(opts, "overflow");
+        int o = qapi_enum_parse(&VmiOverflow_lookup, overflow, -1, NULL);
+
+        if (o < 0) {
+            error_setg(errp, "-vmi: overflow: '%s' is not drop or block",
+                       overflow);
+            return;
+        }
+        vmi.default_overflow = o;
+    }
+    if (vmi.default_chardev && !qemu_chr_find(vmi.default_chardev)) {
+        error_setg(errp, "-vmi: chardev '%s' does not exist",
+                   vmi.default_chardev);
+        return;
+    }
     filter = cmdline_filter(opts, &err);
     if (!filter) {
         /* err is set */
     } else if (qemu_opt_get_bool(opts, "syscalls", false)) {
-        vmi_enable(profile, filter, &err);
+        vmi_enable(profile, filter, vmi.default_overflow,
+                   vmi.default_chardev, &err);
     } else {
         /* refuse a bad profile or filter at start-up, not at vmi-enable */
         VmiSession *s = session_new(profile, &err);
