@@ -2101,6 +2101,41 @@ static void test_lifecycle(void)
     guest_stop(&g);
 }
 
+/* A vCPU hot-plugged while tracing is traced like the others. */
+static void test_hotplug(void)
+{
+    g_autofree char *extra = vmi_from_boot("-smp 1,maxcpus=2,sockets=2,"
+                                           "cores=1,threads=1");
+    g_autofree char *out = NULL;
+    g_autoptr(GPtrArray) evs = NULL;
+    guint on_new = 0;
+    long pid;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    guest_wait_ready(&g);
+    check_accel(&g);
+    qobject_unref(qmp_ok(&g, "{'execute': 'device_add', 'arguments': "
+                         "{'driver': 'max-x86_64-cpu', 'id': 'cpu1', "
+                         "'socket-id': 1, 'core-id': 0, 'thread-id': 0}}"));
+    out = guest_run(&g, "c=/sys/devices/system/cpu/cpu1; "
+                    "while [ ! -e $c/online ]; do sleep 0.1; done; "
+                    "echo 1 > $c/online; taskset -c 1 vmi-storm 2000");
+    pid = field_long(strstr(out, "STORM "), "pid");
+    check_storm_pid(&g, pid, 2000);
+    evs = events_of(&g, pid);
+    for (guint i = 0; i < evs->len; i++) {
+        QDict *ev = g_ptr_array_index(evs, i);
+
+        if (ev_is(ev, "enter", "getppid")) {
+            on_new += qdict_get_int(ev, "vcpu") == 1;
+        }
+    }
+    g_assert_cmpuint(on_new, ==, 2000);
+    check_kvm_counters(&g);
+    guest_stop(&g);
+}
+
 /*
  * -smp 4, a storm pinned to each vCPU: every vCPU's counters add up and
  * every call arrives, paired.
@@ -2204,6 +2239,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmi/delivery/chardev", test_delivery_chardev);
     qtest_add_func("/vmi/delivery/smp4", test_smp4);
     qtest_add_func("/vmi/lifecycle", test_lifecycle);
+    qtest_add_func("/vmi/hotplug", test_hotplug);
     qtest_add_func("/vmi/gdbstub", test_gdbstub);
     qtest_add_func("/vmi/memory", test_memory);
     if (g_getenv("VMI_BENCH")) {

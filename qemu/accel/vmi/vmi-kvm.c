@@ -55,6 +55,7 @@ enum {
 typedef struct VmiKvmCpu {
     uint64_t kernel_gs_base;    /* 0: not read since the kernel (re)booted */
     unsigned generation;
+    unsigned debug_gen;         /* vk.debug_gen when last programmed */
     uint64_t debug_exits;       /* written by the vCPU's thread only */
     uint64_t ioctls;
 } VmiKvmCpu;
@@ -64,6 +65,7 @@ static struct {
     bool armed;
     uint64_t addr[4];           /* by slot */
     unsigned generation;        /* bumped whenever the kernel changes */
+    unsigned debug_gen;         /* bumped whenever the breakpoints change */
     bool lstar_watched;
     bool sync_regs;
     VmiKvmCpu *cpus;
@@ -100,9 +102,17 @@ void vmi_kvm_merge_guest_debug(CPUState *cs, struct kvm_guest_debug *dbg)
     }
 }
 
+static VmiKvmCpu *kvm_cpu(CPUState *cs);
+
 static void update_guest_debug(CPUState *cs, run_on_cpu_data unused)
 {
-    int ret = kvm_update_guest_debug(cs, 0);
+    VmiKvmCpu *c = kvm_cpu(cs);
+    int ret;
+
+    if (c) {
+        c->debug_gen = qatomic_read(&vk.debug_gen);
+    }
+    ret = kvm_update_guest_debug(cs, 0);
 
     if (ret) {
         warn_report("vmi: KVM_SET_GUEST_DEBUG on vCPU %d failed: %s",
@@ -133,6 +143,15 @@ static void update_all_cpus(bool wait)
 static VmiKvmCpu *kvm_cpu(CPUState *cs)
 {
     return cs->cpu_index < vk.nr_cpus ? &vk.cpus[cs->cpu_index] : NULL;
+}
+
+void vmi_kvm_pre_run(CPUState *cs)
+{
+    VmiKvmCpu *c = kvm_cpu(cs);
+
+    if (c && c->debug_gen != qatomic_read(&vk.debug_gen)) {
+        update_guest_debug(cs, RUN_ON_CPU_NULL);
+    }
 }
 
 static void count(CPUState *cs, unsigned exits, unsigned ioctls)
@@ -388,6 +407,7 @@ bool vmi_kvm_arm(const VmiKernel *k, Error **errp)
         qatomic_set(&vk.addr[SLOT_IA32], k->ia32_dispatch);
     }
     qatomic_set(&vk.armed, k != NULL);
+    qatomic_inc(&vk.debug_gen);
     update_all_cpus(false);
     return ok;
 }
@@ -406,6 +426,7 @@ bool vmi_kvm_vcpu_stats(unsigned index, uint64_t *debug_exits,
 void vmi_kvm_stop(void)
 {
     qatomic_set(&vk.armed, false);
+    qatomic_inc(&vk.debug_gen);
     /* no breakpoint of ours may reach the gdbstub once we let go */
     update_all_cpus(true);
     qatomic_set(&vk.reserved, false);

@@ -49,6 +49,12 @@ bool vmi_kvm_handle_debug(CPUState *cs, struct kvm_debug_exit_arch *arch);
 void vmi_kvm_merge_guest_debug(CPUState *cs, struct kvm_guest_debug *dbg);
 /* Debug registers the gdbstub must leave alone (taken from the top). */
 int vmi_kvm_reserved_hw_breakpoints(void);
+/*
+ * Before each KVM_RUN, on the vCPU's thread: program the breakpoints if
+ * they changed since this vCPU last did (a vCPU hot-plugged while
+ * tracing, one that missed an update).  A compare when nothing changed.
+ */
+void vmi_kvm_pre_run(CPUState *cs);
 
 /* Apply -vmi once the machine exists; exits on bad options. */
 void vmi_cmdline_start(Error **errp);
