@@ -30,6 +30,7 @@
 #include "qapi/qapi-events-vmi.h"
 #include "qemu/config-file.h"
 #include "qemu/cutils.h"
+#include "qemu/host-utils.h"
 #include "qemu/main-loop.h"
 #include "qemu/option.h"
 #include "qemu/rcu.h"
@@ -47,8 +48,10 @@
 #include "cpu.h"
 #include "vmi-internal.h"
 
-/* Events queued per vCPU before further ones are dropped (power of 2). */
+/* Events queued per vCPU by default, and the bounds of -vmi ring-size= */
 #define VMI_RING_SIZE       65536
+#define VMI_RING_SIZE_MIN   64
+#define VMI_RING_SIZE_MAX   (1u << 20)
 /* Events emitted per bottom-half run, so the main loop stays responsive. */
 #define VMI_DRAIN_BUDGET    4096
 /* System calls in flight tracked at once; a guest can't grow it further. */
@@ -106,7 +109,7 @@ typedef struct VmiRing {
     uint64_t lost_reported;     /* @dropped at the last VMI_EVENTS_LOST */
     /*
      * overflow=block: events queued while the vCPU could not wait (the
-     * VM stopping), at most VMI_RING_SIZE, drained after the ring; under
+     * VM stopping), at most vmi.ring_size, drained after the ring; under
      * vmi.room_lock.
      */
     GQueue overflow;
@@ -171,6 +174,7 @@ static struct {
     char *default_chardev;      /* from -vmi chardev= */
     VmiRing *rings;
     unsigned nr_rings;
+    uint32_t ring_size;     /* a power of 2, fixed once the rings exist */
     QEMUBH *bh;
     uint64_t events;
     VmiOverflow overflow;
@@ -227,6 +231,10 @@ QemuOptsList qemu_vmi_opts = {
             .name = "chardev",
             .type = QEMU_OPT_STRING,
             .help = "write events to this chardev (JSON lines), not to QMP",
+        }, {
+            .name = "ring-size",
+            .type = QEMU_OPT_SIZE,
+            .help = "events queued per vCPU, a power of 2 (default 65536)",
         },
         { /* end of list */ }
     },
@@ -708,9 +716,12 @@ static void rings_init(void)
     if (vmi.rings) {
         return;
     }
+    if (!vmi.ring_size) {
+        vmi.ring_size = VMI_RING_SIZE;
+    }
     vmi.rings = g_new0(VmiRing, n);
     for (unsigned i = 0; i < n; i++) {
-        vmi.rings[i].slots = g_new0(VmiEvent *, VMI_RING_SIZE);
+        vmi.rings[i].slots = g_new0(VmiEvent *, vmi.ring_size);
         g_queue_init(&vmi.rings[i].overflow);
     }
     vmi.nr_rings = n;
@@ -725,7 +736,7 @@ static VmiRing *ring_for(CPUState *cs)
 
 static bool ring_full(VmiRing *r)
 {
-    return r->head - qatomic_load_acquire(&r->tail) >= VMI_RING_SIZE;
+    return r->head - qatomic_load_acquire(&r->tail) >= vmi.ring_size;
 }
 
 static bool blocking(void)
@@ -743,7 +754,7 @@ static void ring_push(VmiRing *r, VmiEvent *ev)
 {
     uint32_t head = r->head;
 
-    r->slots[head % VMI_RING_SIZE] = ev;
+    r->slots[head & (vmi.ring_size - 1)] = ev;
     qatomic_store_release(&r->head, head + 1);
     /*
      * Wake the consumer only when it may have gone idle (the ring was
@@ -805,7 +816,7 @@ static bool ring_wait_room(CPUState *cs, VmiRing *r)
 static bool overflow_push(VmiRing *r, VmiEvent *ev)
 {
     QEMU_LOCK_GUARD(&vmi.room_lock);
-    if (r->overflow_len >= VMI_RING_SIZE) {
+    if (r->overflow_len >= vmi.ring_size) {
         return false;
     }
     g_queue_push_tail(&r->overflow, ev);
@@ -1605,7 +1616,7 @@ static void vmi_drain(void *opaque)
                 stalled = true;
                 break;
             }
-            emit_one(r, r->slots[tail % VMI_RING_SIZE]);
+            emit_one(r, r->slots[tail & (vmi.ring_size - 1)]);
             tail++;
             budget--;
         }
@@ -1692,7 +1703,7 @@ static void drain_all(void)
         uint32_t tail = r->tail;
 
         for (; tail != head; tail++) {
-            emit_one(r, r->slots[tail % VMI_RING_SIZE]);
+            emit_one(r, r->slots[tail & (vmi.ring_size - 1)]);
         }
         qatomic_store_release(&r->tail, tail);
         drain_overflow(r, &budget);
@@ -1897,6 +1908,7 @@ VmiInfo *qmp_query_vmi(Error **errp)
     }
     info->events = vmi.events;
     info->overflow = qatomic_read(&vmi.overflow);
+    info->ring_size = vmi.ring_size ? vmi.ring_size : VMI_RING_SIZE;
     info->chardev = g_strdup(vmi.sink_id);
     for (unsigned i = 0; i < vmi.nr_rings; i++) {
         VmiVcpuInfo *v = g_new0(VmiVcpuInfo, 1);
@@ -2012,6 +2024,18 @@ void vmi_cmdline_start(Error **errp)
             return;
         }
         vmi.default_overflow = o;
+    }
+    if (qemu_opt_get(opts, "ring-size")) {
+        uint64_t size = qemu_opt_get_size(opts, "ring-size", 0);
+
+        if (size < VMI_RING_SIZE_MIN || size > VMI_RING_SIZE_MAX ||
+            !is_power_of_2(size)) {
+            error_setg(errp, "-vmi: ring-size: %" PRIu64 " is not a power "
+                       "of 2 from %u to %u", size, VMI_RING_SIZE_MIN,
+                       VMI_RING_SIZE_MAX);
+            return;
+        }
+        vmi.ring_size = size;
     }
     if (vmi.default_chardev && !qemu_chr_find(vmi.default_chardev)) {
         error_setg(errp, "-vmi: chardev '%s' does not exist",
