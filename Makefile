@@ -37,6 +37,7 @@ export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps qemu firmware guest check check-unit check-fuzz fuzz check-qtest check-kvm \
+	check-asan \
 	demo bench bench-kvm clean sync
 
 all: qemu firmware
@@ -132,6 +133,25 @@ endif
 
 demo: all guest
 	$(PYTHON) scripts/vmi-demo --qemu $(QEMU) --guest $(GUEST)
+
+# The same QEMU and qtests built with AddressSanitizer and UBSan; any report
+# fails the run.  Not part of make check: the first build takes long.
+ASAN := $(B)/qemu-asan
+$(ASAN)/build.ninja: $(B)/configured
+	./configure --no-deps --asan
+
+check-asan: all guest $(GUEST_BPO)/profile.json $(ASAN)/build.ninja
+	ninja -C $(ASAN) qemu-system-x86_64 tests/qtest/vmi-test
+	mkdir -p $(ASAN)/qemu-bundle/usr/local/share/qemu
+	cp -P $(BUNDLE)/*.bin $(ASAN)/qemu-bundle/usr/local/share/qemu/
+	@for g in $(GUEST) $(GUEST_BPO); do \
+		echo "== vmi-test (ASan, UBSan) on $$(cat $$g/kernel-abi)"; \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		LSAN_OPTIONS=suppressions=$(TOP)/tests/asan-suppressions.txt \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		QTEST_QEMU_BINARY=$(ASAN)/qemu-system-x86_64 VMI_GUEST_DIR=$$g \
+			$(ASAN)/tests/qtest/vmi-test --tap || exit 1; \
+	done
 
 # An unpatched build of the same QEMU is the reference; it shares our firmware.
 $(B)/qemu-base/qemu-system-x86_64:
