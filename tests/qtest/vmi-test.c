@@ -1549,7 +1549,7 @@ static void test_gdbstub(void)
     check_accel(&g);
 
     /* where getppid is, as the guest itself says */
-    out = guest_run(&g, "grep ' __x64_sys_getppid$' /proc/kallsyms");
+    out = guest_run(&g, "grep -m1 ' __x64_sys_getppid$' /proc/kallsyms");
     target = g_ascii_strtoull(out, NULL, 16);
     g_assert_cmphex(target, >=, 0xffffffff80000000ull);
 
