@@ -2122,11 +2122,21 @@ static void test_hotplug(void)
     guest_start(&g, "pti=off", extra);
     guest_wait_ready(&g);
     check_accel(&g);
+    out = guest_run(&g, "cat /sys/devices/system/cpu/possible");
+    g_test_message("possible CPUs: %s", out);
+    if (!strstr(out, "0-1")) {
+        /* Linux 6.12 counts QEMU's disabled MADT entries as absent */
+        g_test_skip("the guest kernel cannot take a hot-plugged CPU");
+        guest_stop(&g);
+        return;
+    }
+    g_free(out);
     qobject_unref(qmp_ok(&g, "{'execute': 'device_add', 'arguments': "
                          "{'driver': 'max-x86_64-cpu', 'id': 'cpu1', "
                          "'socket-id': 1, 'core-id': 0, 'thread-id': 0}}"));
-    out = guest_run(&g, "c=/sys/devices/system/cpu/cpu1; "
-                    "while [ ! -e $c/online ]; do sleep 0.1; done; "
+    out = guest_run(&g, "c=/sys/devices/system/cpu/cpu1; i=0; "
+                    "while [ ! -e $c/online ] && [ $i -lt 300 ]; do "
+                    "sleep 0.1; i=$((i + 1)); done; "
                     "echo 1 > $c/online; taskset -c 1 vmi-storm 2000");
     pid = field_long(strstr(out, "STORM "), "pid");
     check_storm_pid(&g, pid, 2000);
