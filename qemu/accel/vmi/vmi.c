@@ -124,6 +124,9 @@ typedef struct VmiPending {
     uint64_t nr;
     int64_t entered_ns; /* QEMU_CLOCK_VIRTUAL: guest time */
     bool report_exit;   /* the filter wants its exit */
+    bool lifecycle;     /* fork, clone or exec: see lifecycle_exit() */
+    bool makes_child;   /* fork, vfork, clone, clone3 */
+    VmiProcessStartKind child_kind;
     uint64_t clone_flags;
     char *exec_path;    /* execve, execveat: for VMI_PROCESS_START */
     char **exec_argv;
@@ -903,9 +906,20 @@ static void lifecycle_enter(VmiMem *m, const char *name, VmiAbi abi,
     unsigned ptr_size = abi == VMI_ABI_IA32 ? 4 : 8;
     int path = -1;
 
-    if (!strcmp(name, "clone")) {
+    p->lifecycle = true;
+    if (!strcmp(name, "fork")) {
+        p->makes_child = true;
+        p->child_kind = VMI_PROCESS_START_KIND_FORK;
+    } else if (!strcmp(name, "vfork")) {
+        p->makes_child = true;
+        p->child_kind = VMI_PROCESS_START_KIND_VFORK;
+    } else if (!strcmp(name, "clone")) {
+        p->makes_child = true;
+        p->child_kind = VMI_PROCESS_START_KIND_CLONE;
         p->clone_flags = args[0];
     } else if (!strcmp(name, "clone3")) {
+        p->makes_child = true;
+        p->child_kind = VMI_PROCESS_START_KIND_CLONE;
         /* struct clone_args starts with the u64 flags */
         vmi_read_u64(m, args[0], &p->clone_flags);
     } else if (!strcmp(name, "execve")) {
@@ -1011,8 +1025,7 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
 /* The process events a successful fork or exec makes at its return. */
 static void lifecycle_exit(CPUState *cs, VmiRing *ring, const VmiSession *s,
                            VmiMem *m, const VmiRegs *r, VmiPending *p,
-                           const char *name, const VmiTask *task,
-                           int64_t ret)
+                           const VmiTask *task, int64_t ret)
 {
     VmiEvent *ev;
 
@@ -1039,14 +1052,10 @@ static void lifecycle_exit(CPUState *cs, VmiRing *ring, const VmiSession *s,
         ev->truncated = p->exec_truncated;
         ev->unreadable = !ev->path || p->argv_unreadable;
         ring_offer(cs, ring, ev);
-    } else if (ret > 0 && !(p->clone_flags & CLONE_THREAD_FLAG) &&
-               (!strcmp(name, "fork") || !strcmp(name, "vfork") ||
-                !strcmp(name, "clone") || !strcmp(name, "clone3"))) {
+    } else if (ret > 0 && p->makes_child &&
+               !(p->clone_flags & CLONE_THREAD_FLAG)) {
         ev = event_new(cs, VMI_EVENT_PROCESS_START, r->cr3, task, true);
-        ev->start_kind = !strcmp(name, "fork") ? VMI_PROCESS_START_KIND_FORK :
-                         !strcmp(name, "vfork") ?
-                         VMI_PROCESS_START_KIND_VFORK :
-                         VMI_PROCESS_START_KIND_CLONE;
+        ev->start_kind = p->child_kind;
         ev->pid = ret;
         ev->ppid = task->tgid;
         ring_offer(cs, ring, ev);
@@ -1067,7 +1076,6 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
     VmiTask task;
     VmiMem m;
     uint64_t addr, ret = r->ret;
-    const char *name;
 
     RCU_READ_LOCK_GUARD();
     s = qatomic_rcu_read(&vmi.session);
@@ -1100,8 +1108,8 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
     if (p->abi == VMI_ABI_IA32) {
         ret = (int64_t)(int32_t)ret;
     }
-    name = vmi_kernel_syscall_name(k, p->abi, p->nr);
     if (p->report_exit) {
+        const char *name = vmi_kernel_syscall_name(k, p->abi, p->nr);
         VmiEvent *ev;
 
         ring_count_trap(ring);
@@ -1112,7 +1120,9 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
                          p->entered_ns;
         ring_offer(cs, ring, ev);
     }
-    lifecycle_exit(cs, ring, s, &m, r, p, name, &task, ret);
+    if (p->lifecycle) {
+        lifecycle_exit(cs, ring, s, &m, r, p, &task, ret);
+    }
     pending_free(p);
 }
 
