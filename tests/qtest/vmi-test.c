@@ -2069,6 +2069,82 @@ static void test_delivery_chardev(void)
     rmdir(dir);
 }
 
+static bool has_snapshot(Guest *g, const char *name)
+{
+    g_autofree char *list = qtest_hmp(g->qts, "info snapshots");
+    g_autofree char *word = g_strdup_printf(" %s ", name);
+
+    return strstr(list, word) != NULL;
+}
+
+/*
+ * savevm is refused while tracing, with the reason; without tracing the
+ * snapshot is taken, and after loadvm tracing tells the truth again.
+ * The qcow2 image is made over QMP: the build ships no qemu-img.
+ */
+static void test_savevm(void)
+{
+    g_autofree char *boot = vmi_from_boot("");
+    g_autofree char *dir = g_dir_make_tmp("vmi-savevm-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "vmstate.qcow2", NULL);
+    g_autofree char *extra = g_strdup_printf(
+        "-blockdev driver=file,node-name=vmstate-file,filename=%s %s",
+        path, boot);
+    g_autofree char *out = NULL;
+    bool concluded = false;
+    Guest g;
+
+    g_assert_true(g_file_set_contents(path, "", 0, NULL));
+    guest_start(&g, "pti=off", extra);
+    guest_wait_ready(&g);
+    check_accel(&g);
+
+    qobject_unref(qmp_ok(&g, "{'execute': 'blockdev-create', 'arguments': "
+                         "{'job-id': 'mkimg', 'options': {'driver': 'qcow2', "
+                         "'file': 'vmstate-file', 'size': 16777216}}}"));
+    for (int i = 0; i < 500 && !concluded; i++) {
+        QDict *resp = qtest_qmp(g.qts, "{'execute': 'query-jobs'}");
+        QList *jobs = qdict_get_qlist(resp, "return");
+        QDict *job = qobject_to(QDict, qlist_peek(jobs));
+
+        g_assert_nonnull(job);
+        g_assert_false(qdict_haskey(job, "error"));
+        concluded = !strcmp(qdict_get_str(job, "status"), "concluded");
+        qobject_unref(resp);
+        g_usleep(10 * 1000);
+    }
+    g_assert_true(concluded);
+    qobject_unref(qmp_ok(&g, "{'execute': 'job-dismiss', 'arguments': "
+                         "{'id': 'mkimg'}}"));
+    qobject_unref(qmp_ok(&g, "{'execute': 'blockdev-add', 'arguments': "
+                         "{'driver': 'qcow2', 'node-name': 'vmstate', "
+                         "'file': 'vmstate-file'}}"));
+
+    out = qtest_hmp(g.qts, "savevm traced");
+    g_test_message("savevm while tracing: %s", out);
+    g_assert_nonnull(strstr(out, "introspection is enabled"));
+    g_assert_false(has_snapshot(&g, "traced"));
+
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-disable'}"));
+    g_free(out);
+    out = qtest_hmp(g.qts, "savevm untraced");
+    g_assert_cmpstr(out, ==, "");
+    g_assert_true(has_snapshot(&g, "untraced"));
+
+    /* the guest goes on where the snapshot was taken, traced */
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-enable'}"));
+    g_free(out);
+    out = qtest_hmp(g.qts, "loadvm untraced");
+    g_assert_cmpstr(out, ==, "");
+    g_ptr_array_set_size(g.events, 0);
+    check_accel(&g);
+    run_truth(&g);
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-disable'}"));
+    guest_stop(&g);
+    unlink(path);
+    rmdir(dir);
+}
+
 /*
  * vmi-enable and vmi-disable 1000 times while the guest makes system
  * calls on every vCPU; then tracing still tells the truth.
@@ -2258,6 +2334,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmi/delivery/chardev", test_delivery_chardev);
     qtest_add_func("/vmi/delivery/smp4", test_smp4);
     qtest_add_func("/vmi/lifecycle", test_lifecycle);
+    qtest_add_func("/vmi/lifecycle/savevm", test_savevm);
     qtest_add_func("/vmi/hotplug", test_hotplug);
     qtest_add_func("/vmi/gdbstub", test_gdbstub);
     qtest_add_func("/vmi/memory", test_memory);
