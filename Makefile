@@ -3,7 +3,7 @@
 #   make            QEMU with kvm-vmi (build/qemu-system-x86_64) and its firmware
 #   make guest      the test guest: Debian kernel, busybox initramfs, profile
 #   make demo       everything above, then boot the guest and print its syscalls
-#   make check      unit tests and qtests (TCG)
+#   make check      unit tests, fuzzers, qtests (TCG), vmi-trace and libvirt
 #   make check-kvm  the qtests with -accel kvm: on /dev/kvm if this host has
 #                   it, else in an L1 guest under TCG with an SVM CPU
 #   make bench      guest-measured cost of kvm-vmi (not a test; prints a table)
@@ -37,7 +37,7 @@ export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps qemu firmware guest check check-unit check-fuzz fuzz check-qtest check-kvm \
-	check-asan \
+	check-asan check-client check-libvirt \
 	demo bench bench-kvm clean sync
 
 all: qemu firmware
@@ -82,7 +82,7 @@ $(GUEST)/profile.json: $(GUEST_INPUTS)
 $(GUEST_BPO)/profile.json: $(GUEST_INPUTS)
 	KERNEL_SUITE=bookworm-backports scripts/mkguest $(GUEST_BPO)
 
-check: check-unit check-fuzz check-qtest
+check: check-unit check-fuzz check-qtest check-client check-libvirt
 
 check-unit: deps
 	$(MAKE) -C tests/unit B=$(B)/unit check
@@ -102,6 +102,19 @@ check-qtest: all guest $(GUEST_BPO)/profile.json
 		QTEST_QEMU_BINARY=$(QEMU) VMI_GUEST_DIR=$$g \
 			$(QBUILD)/tests/qtest/vmi-test --tap || exit 1; \
 	done
+
+# scripts/vmi-trace against the real QEMU, on both guest kernels
+check-client: all guest $(GUEST_BPO)/profile.json
+	@for g in $(GUEST) $(GUEST_BPO); do \
+		echo "== vmi-trace on $$(cat $$g/kernel-abi)"; \
+		$(PYTHON) tests/client/test-vmi-trace $(QEMU) $$g || exit 1; \
+	done
+
+# Through a real libvirt (a private libvirtd in session mode, as "nobody"
+# when run as root): virsh qemu-monitor-command / qemu-monitor-event and
+# -vmi in a domain's <qemu:commandline>, checked against the ground truth.
+check-libvirt: all guest
+	$(PYTHON) tests/libvirt/run --qemu $(QEMU) --guest $(GUEST)
 
 # The same qtests under KVM.  Nested, L1 loads kvm_amd from the test
 # guest's kernel package and runs vmi-test there (tests/nested).

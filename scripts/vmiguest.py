@@ -59,6 +59,7 @@ class Guest:
             lsock.close()
         self.buf = b''
         self.events = 0
+        self.last_event = None
         self.qmpf = None
         if qmp_client:
             sock = self._qmp_connect()
@@ -109,6 +110,7 @@ class Guest:
         for line in self.qmpf:
             if '"VMI_SYSCALL"' in line:
                 self.events += 1
+                self.last_event = time.monotonic()
 
     def wait_for(self, marker, timeout=300):
         """Console output up to @marker's line; the rest stays buffered."""

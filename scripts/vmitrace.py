@@ -431,9 +431,9 @@ class VirshTransport:
     EVENT_LINE = re.compile(
         r"^event (\S+) at (\d+)\.(\d+) for domain '.*?': (\{.*\}|<null>)\s*$")
 
-    def __init__(self, domain, uri=None, virsh='virsh'):
+    def __init__(self, domain, uri=None, virsh=('virsh',)):
         self.domain = domain
-        self.base = [virsh] + (['-c', uri] if uri else [])
+        self.base = list(virsh) + (['-c', uri] if uri else [])
         self.proc = None
         self.queue = asyncio.Queue()
 
