@@ -177,13 +177,22 @@ class Hooks:
         keep = True
         for n in names:
             for func in self.table.get(n, ()):
-                if func(event) is False:
+                if self._call(n, func, event) is False:
                     keep = False
         return keep
 
+    @staticmethod
+    def _call(name, func, *args):
+        try:
+            return func(*args)
+        except Exception as e:
+            raise TraceError(f'hook {name} ({func.__module__}.'
+                             f'{func.__qualname__}) raised '
+                             f'{type(e).__name__}: {e}') from e
+
     def finish(self):
         for func in self.table.get('finish', ()):
-            func()
+            self._call('finish', func)
 
 
 # ---------------------------------------------------------------- formatting
@@ -450,8 +459,8 @@ class VirshTransport:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, limit=16 << 20)
         except FileNotFoundError:
-            raise TraceError('virsh is not installed '
-                             '(Debian: libvirt-clients)') from None
+            raise TraceError('stdbuf is not installed (Debian: '
+                             'coreutils)') from None
         self.reader = asyncio.ensure_future(self._read_events())
         # a round trip: the domain exists and its monitor answers
         await self.execute('query-status')
@@ -471,9 +480,14 @@ class VirshTransport:
         msg = {'execute': cmd}
         if args:
             msg['arguments'] = args
-        proc = await asyncio.create_subprocess_exec(
-            *self.base, 'qemu-monitor-command', self.domain, json.dumps(msg),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.base, 'qemu-monitor-command', self.domain,
+                json.dumps(msg), stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE)
+        except FileNotFoundError:
+            raise TraceError(f'{self.base[0]} is not installed (Debian: '
+                             'libvirt-clients)') from None
         out, err = await proc.communicate()
         if proc.returncode != 0:
             raise TraceError(f'{cmd}: virsh: '
@@ -530,6 +544,7 @@ class Tracer:
         self.owns_tracing = False
         self.stop = None
         self.limit = None           # --count: events to deliver at most
+        self.dropped_before = 0
 
     def _write(self, line):
         self.out.write(line + '\n')
@@ -573,6 +588,9 @@ class Tracer:
         if self.overflow:
             args['overflow'] = self.overflow
         info = await self.transport.execute('query-vmi')
+        # a joined session's earlier losses are not this client's
+        self.dropped_before = info.get('dropped', 0) \
+            if info.get('enabled') else 0
         if info.get('enabled'):
             # someone else's session (e.g. -vmi syscalls=on): join it
             if self.profile or self.overflow:
@@ -589,10 +607,12 @@ class Tracer:
     async def finish(self):
         """Disable tracing (if this client enabled it) and deliver what
         QEMU flushes before vmi-disable returns."""
-        info = await self.transport.execute('query-vmi')
         if self.owns_tracing:
             await self.transport.execute('vmi-disable')
             self.owns_tracing = False
+        # the counters outlive vmi-disable and include its flush
+        info = await self.transport.execute('query-vmi')
+        info['dropped-here'] = info.get('dropped', 0) - self.dropped_before
         for ev in await self.transport.close():
             self.deliver(*ev)
         if not self.json_lines:
@@ -605,14 +625,29 @@ class Tracer:
         loop = asyncio.get_running_loop()
         self.stop = asyncio.Event()
         self.limit = count
+        # until the end, signals only ask to stop: a second Ctrl-C must
+        # not cut the final vmi-disable short
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stop.set)
         if duration:
             loop.call_later(duration, self.stop.set)
-        await self.start()
-        print(f'vmi-trace: tracing {self.transport.describe()}'
-              + ('' if self.owns_tracing else ' (joined a running session)'),
-              file=sys.stderr, flush=True)
+        try:
+            await self.start()
+            print(f'vmi-trace: tracing {self.transport.describe()}'
+                  + ('' if self.owns_tracing
+                     else ' (joined a running session)'),
+                  file=sys.stderr, flush=True)
+            try:
+                await self._loop(count)
+            except BaseException:
+                await self._abandon()
+                raise
+            return await self.finish()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    async def _loop(self, count):
         stopper = asyncio.ensure_future(self.stop.wait())
         try:
             while not self.stop.is_set():
@@ -627,6 +662,15 @@ class Tracer:
                     break
         finally:
             stopper.cancel()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
-        return await self.finish()
+
+    async def _abandon(self):
+        """After an error: tracing this client enabled is switched off
+        (best effort: the connection may be what failed)."""
+        if self.owns_tracing:
+            try:
+                await asyncio.wait_for(
+                    self.transport.execute('vmi-disable'), 30)
+                self.owns_tracing = False
+            except Exception as e:
+                print(f'vmi-trace: could not disable tracing: {e}',
+                      file=sys.stderr)
