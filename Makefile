@@ -3,7 +3,7 @@
 #   make            QEMU with kvm-vmi (build/qemu-system-x86_64) and its firmware
 #   make guest      the test guest: Debian kernel, busybox initramfs, profile
 #   make demo       everything above, then boot the guest and print its syscalls
-#   make check      unit tests, fuzzers, qtests (TCG), vmi-trace and libvirt
+#   make check      unit tests, fuzzers, qtests (TCG), vmi-trace, libvirt, docs
 #   make check-kvm  the qtests with -accel kvm: on /dev/kvm if this host has
 #                   it, else in an L1 guest under TCG with an SVM CPU
 #   make bench      guest-measured cost of kvm-vmi (not a test; prints a table)
@@ -37,7 +37,7 @@ export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps qemu firmware guest check check-unit check-fuzz fuzz check-qtest check-kvm \
-	check-asan check-client check-libvirt \
+	check-asan check-client check-libvirt check-docs \
 	demo bench bench-kvm clean sync
 
 all: qemu firmware
@@ -82,7 +82,7 @@ $(GUEST)/profile.json: $(GUEST_INPUTS)
 $(GUEST_BPO)/profile.json: $(GUEST_INPUTS)
 	KERNEL_SUITE=bookworm-backports scripts/mkguest $(GUEST_BPO)
 
-check: check-unit check-fuzz check-qtest check-client check-libvirt
+check: check-unit check-fuzz check-qtest check-client check-libvirt check-docs
 
 check-unit: deps
 	$(MAKE) -C tests/unit B=$(B)/unit check
@@ -109,6 +109,11 @@ check-client: all guest $(GUEST_BPO)/profile.json
 		echo "== vmi-trace on $$(cat $$g/kernel-abi)"; \
 		$(PYTHON) tests/client/test-vmi-trace $(QEMU) $$g || exit 1; \
 	done
+
+# The documents against the schema, QEMU and the test guest: coverage of
+# every command, event and member, and every QMP and -vmi example run.
+check-docs: all guest
+	$(PYTHON) tests/docs/check-docs $(QEMU) $(GUEST)
 
 # Through a real libvirt (a private libvirtd in session mode, as "nobody"
 # when run as root): virsh qemu-monitor-command / qemu-monitor-event and
