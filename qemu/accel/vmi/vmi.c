@@ -54,6 +54,13 @@
 #define VMI_RING_SIZE_MAX   (1u << 20)
 /* Events emitted per bottom-half run, so the main loop stays responsive. */
 #define VMI_DRAIN_BUDGET    4096
+/*
+ * A drain holds the BQL for at most this long, then leaves it free for
+ * VMI_DRAIN_PAUSE_NS: vCPUs need it for interrupts and MMIO, and a
+ * mutex handed straight back to the main loop would starve them.
+ */
+#define VMI_DRAIN_SLICE_NS  (500 * SCALE_US)
+#define VMI_DRAIN_PAUSE_NS  (50 * SCALE_US)
 /* System calls in flight tracked at once; a guest can't grow it further. */
 #define VMI_PENDING_MAX     65536
 /* Output a consumer may have queued before the rings stop draining */
@@ -185,6 +192,7 @@ static struct {
     QemuCond room;
     unsigned waiters;
     QEMUTimer *retry;       /* a stalled drain tries again */
+    QEMUTimer *resume;      /* a drain that used its slice goes on */
     QEMUTimer *lost_timer;  /* VMI_EVENTS_LOST */
     int64_t lost_last_ms;
     uint64_t lost_total;
@@ -1613,6 +1621,7 @@ static void drain_overflow(VmiRing *r, unsigned *budget)
  */
 static void vmi_drain(void *opaque)
 {
+    int64_t end = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + VMI_DRAIN_SLICE_NS;
     unsigned budget = VMI_DRAIN_BUDGET;
     bool more = false, stalled = false, freed = false;
 
@@ -1622,6 +1631,11 @@ static void vmi_drain(void *opaque)
         uint32_t tail = r->tail;
 
         while (tail != head && budget) {
+            if (budget % 64 == 0 &&
+                qemu_clock_get_ns(QEMU_CLOCK_REALTIME) > end) {
+                budget = 0;
+                break;
+            }
             if (budget % 256 == 0 && consumer_backlogged()) {
                 stalled = true;
                 break;
@@ -1650,6 +1664,9 @@ static void vmi_drain(void *opaque)
     if (stalled) {
         timer_mod(vmi.retry,
                   qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + VMI_RETRY_MS);
+    } else if (more && !budget) {
+        timer_mod_ns(vmi.resume, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
+                     VMI_DRAIN_PAUSE_NS);
     } else if (more) {
         qemu_bh_schedule(vmi.bh);
     }
@@ -1793,6 +1810,7 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
     if (!vmi.bh) {
         vmi.bh = qemu_bh_new(vmi_drain, NULL);
         vmi.retry = timer_new_ms(QEMU_CLOCK_REALTIME, drain_retry, NULL);
+        vmi.resume = timer_new_ns(QEMU_CLOCK_REALTIME, drain_retry, NULL);
         vmi.lost_timer = timer_new_ms(QEMU_CLOCK_REALTIME, report_lost,
                                       NULL);
     }
