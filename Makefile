@@ -164,7 +164,7 @@ check-asan: all guest $(GUEST_BPO)/profile.json $(ASAN)/build.ninja
 	cp -P $(BUNDLE)/*.bin $(ASAN)/qemu-bundle/usr/local/share/qemu/
 	@for g in $(GUEST) $(GUEST_BPO); do \
 		echo "== vmi-test (ASan, UBSan) on $$(cat $$g/kernel-abi)"; \
-		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=8 \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=8:fast_unwind_on_malloc=0 \
 		LSAN_OPTIONS=suppressions=$(TOP)/tests/asan-suppressions.txt \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		QTEST_QEMU_BINARY=$(ASAN)/qemu-system-x86_64 VMI_GUEST_DIR=$$g \
