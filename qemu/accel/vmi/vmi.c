@@ -131,7 +131,6 @@ typedef struct VmiPending {
     uint64_t nr;
     int64_t entered_ns; /* QEMU_CLOCK_VIRTUAL: guest time */
     bool report_exit;   /* the filter wants its exit */
-    bool lifecycle;     /* fork, clone or exec: see lifecycle_exit() */
     bool makes_child;   /* fork, vfork, clone, clone3 */
     VmiProcessStartKind child_kind;
     uint64_t clone_flags;
@@ -191,8 +190,7 @@ static struct {
     QemuMutex room_lock;    /* with @room, full rings' vCPUs wait for space */
     QemuCond room;
     unsigned waiters;
-    QEMUTimer *retry;       /* a stalled drain tries again */
-    QEMUTimer *resume;      /* a drain that used its slice goes on */
+    QEMUTimer *retry;       /* a paused or stalled drain goes on */
     QEMUTimer *lost_timer;  /* VMI_EVENTS_LOST */
     int64_t lost_last_ms;
     uint64_t lost_total;
@@ -914,7 +912,6 @@ static void lifecycle_enter(VmiMem *m, const char *name, VmiAbi abi,
     unsigned ptr_size = abi == VMI_ABI_IA32 ? 4 : 8;
     int path = -1;
 
-    p->lifecycle = true;
     if (!strcmp(name, "fork")) {
         p->makes_child = true;
         p->child_kind = VMI_PROCESS_START_KIND_FORK;
@@ -1128,7 +1125,7 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
                          p->entered_ns;
         ring_offer(cs, ring, ev);
     }
-    if (p->lifecycle) {
+    if (p->makes_child || p->exec_argv) {
         lifecycle_exit(cs, ring, s, &m, r, p, &task, ret);
     }
     pending_free(p);
@@ -1661,12 +1658,9 @@ static void vmi_drain(void *opaque)
             qemu_cond_broadcast(&vmi.room);
         }
     }
-    if (stalled) {
-        timer_mod(vmi.retry,
-                  qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + VMI_RETRY_MS);
-    } else if (more && !budget) {
-        timer_mod_ns(vmi.resume, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
-                     VMI_DRAIN_PAUSE_NS);
+    if (stalled || (more && !budget)) {
+        timer_mod_ns(vmi.retry, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
+                     (stalled ? VMI_RETRY_MS * SCALE_MS : VMI_DRAIN_PAUSE_NS));
     } else if (more) {
         qemu_bh_schedule(vmi.bh);
     }
@@ -1809,8 +1803,7 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
     }
     if (!vmi.bh) {
         vmi.bh = qemu_bh_new(vmi_drain, NULL);
-        vmi.retry = timer_new_ms(QEMU_CLOCK_REALTIME, drain_retry, NULL);
-        vmi.resume = timer_new_ns(QEMU_CLOCK_REALTIME, drain_retry, NULL);
+        vmi.retry = timer_new_ns(QEMU_CLOCK_REALTIME, drain_retry, NULL);
         vmi.lost_timer = timer_new_ms(QEMU_CLOCK_REALTIME, report_lost,
                                       NULL);
     }
