@@ -6,6 +6,7 @@
 #   make check      unit tests, fuzzers, qtests (TCG), vmi-trace, libvirt, docs
 #   make check-kvm  the qtests with -accel kvm: on /dev/kvm if this host has
 #                   it, else in an L1 guest under TCG with an SVM CPU
+#   make check-fresh  make demo in a minimal Debian 12 root, as a new user
 #   make bench      guest-measured cost of kvm-vmi (not a test; prints a table)
 #   make bench-kvm  the same for the KVM mechanism (nested unless /dev/kvm)
 #   make clean      remove build/ (downloads stay cached in ~/.cache/kvm-vmi)
@@ -35,10 +36,15 @@ PYTHON ?= python3
 # so that fresh clones share the cache.
 export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
+# The compiler is identified by its content, not its mtime, so that a
+# clean root (make check-fresh) and the host share cache entries.
+export CCACHE_COMPILERCHECK := content
+# Long steps print their progress; their full output goes to build/*.log.
+QUIET := scripts/quiet-build
 
 .PHONY: all deps qemu firmware guest check check-unit check-fuzz fuzz check-qtest check-kvm \
 	check-asan check-client check-libvirt check-docs \
-	demo bench bench-kvm clean sync
+	demo check-fresh bench bench-kvm clean sync
 
 all: qemu firmware
 
@@ -56,7 +62,7 @@ sync: $(B)/configured
 	@scripts/sync-overlay "$(TOP)" "$(QSRC)"
 
 qemu: sync
-	ninja -C $(QBUILD) qemu-system-x86_64
+	@$(QUIET) $(B)/qemu-build.log "building QEMU" ninja -C $(QBUILD) qemu-system-x86_64
 	ln -sf qemu-build/qemu-system-x86_64 $(QEMU)
 
 # Debian's QEMU source has no firmware binaries: SeaBIOS comes from the
@@ -67,7 +73,8 @@ $(BUNDLE)/linuxboot_dma.bin: $(B)/configured
 	mkdir -p $(B)/optionrom $(BUNDLE)
 	printf 'TOPSRC_DIR=%s\nCC=gcc\nOBJCOPY=objcopy\nPYTHON=python3\nTARGET_DIR=\n' \
 		"$(QSRC)" > $(B)/optionrom/config.mak
-	$(MAKE) -C $(B)/optionrom -f $(QSRC)/pc-bios/optionrom/Makefile
+	@$(QUIET) $(B)/firmware.log "building option ROMs" \
+		$(MAKE) -C $(B)/optionrom -f $(QSRC)/pc-bios/optionrom/Makefile
 	cp $(B)/optionrom/*.bin $(BUNDLE)/
 	for f in /usr/share/seabios/*.bin; do ln -sf "$$f" $(BUNDLE)/; done
 
@@ -150,7 +157,15 @@ else
 endif
 
 demo: all guest
+	@echo "demo: booting the test guest under TCG with -vmi ...,syscalls=on"
 	$(PYTHON) scripts/vmi-demo --qemu $(QEMU) --guest $(GUEST)
+
+# README's first command as a new user runs it, in a minimal Debian 12
+# root (debootstrap --variant=minbase, cached in ~/.cache/kvm-vmi): a
+# clone of HEAD, apt-get install git make, make demo, a traced openat.
+# FRESH_TARGETS="demo check" runs more there.
+check-fresh:
+	tests/fresh/run $(if $(FRESH_TARGETS),--targets "$(FRESH_TARGETS)")
 
 # The same QEMU and qtests built with AddressSanitizer and UBSan; any report
 # fails the run.  Not part of make check: the first build takes long.
