@@ -19,6 +19,9 @@ A hook receives the event's data (a dict, as QMP carries it) with a few
 helpers, may add fields (they travel with the event: into --json output,
 and after a "#" on strace-like lines), and may return False to leave the
 event out of the output.
+
+Guest text (names, paths, argv, error texts quoting the guest) is printed
+through escape_guest_text(), so that it cannot act on a terminal.
 """
 
 import asyncio
@@ -29,13 +32,79 @@ import re
 import runpy
 import signal
 import sys
+import unicodedata
 
 __all__ = ['Event', 'Hooks', 'StraceFormatter', 'Tracer', 'TraceError',
-           'QmpTransport', 'VirshTransport', 'import_qmp']
+           'QmpTransport', 'VirshTransport', 'escape_guest_text',
+           'import_qmp']
+
+
+# ----------------------------------------------------------------- escaping
+
+STRACE_ESCAPES = {'\\': '\\\\', '\n': '\\n', '\t': '\\t', '\r': '\\r',
+                  '\v': '\\v', '\f': '\\f'}
+# not printable for str.isprintable(), yet inert on a terminal: spaces
+# other than ' ' (no-break space, ...) and private-use characters
+KEPT_CATEGORIES = {'Zs', 'Co'}
+
+
+def escape_guest_text(s, quote_char=None, backslash=True):
+    """@s made safe to print for a person, escaped as strace does.
+
+    Everything in @s may come from the guest (a process name, a path, a
+    QMP error quoting the guest kernel), so no character that a terminal
+    acts on passes: C0 and C1 controls and DEL (Cc), format characters
+    such as bidi overrides and zero-width ones (Cf), line and paragraph
+    separators (Zl, Zp), lone surrogates (Cs) and unassigned code points
+    (Cn). They become \\n, \\t, \\r, \\v, \\f, or \\xHH below U+0100,
+    \\uHHHH, \\UHHHHHHHH; a surrogate from surrogateescape (an undecodable
+    byte) becomes \\xHH of that byte. The result is one line.
+
+    @quote_char: the quote around the text, escaped too (as quote() does).
+    @backslash: double backslashes (the default), so that an escape in the
+    output cannot be forged with a literal backslash; False for text where
+    unambiguity matters less than readability (diagnostics).
+    A non-string is converted with str() first, bytes are decoded as
+    UTF-8 with surrogateescape.
+    """
+    if isinstance(s, (bytes, bytearray)):
+        s = bytes(s).decode('utf-8', 'surrogateescape')
+    elif not isinstance(s, str):
+        s = str(s)
+    if s.isprintable() and (not backslash or '\\' not in s) and \
+            (not quote_char or quote_char not in s):
+        return s                    # the common case: nothing to escape
+    out = []
+    for ch in s:
+        if ch == quote_char:
+            out.append('\\' + ch)
+        elif ch in STRACE_ESCAPES:
+            out.append(STRACE_ESCAPES[ch] if backslash or ch != '\\'
+                       else ch)
+        elif ch.isprintable() or \
+                unicodedata.category(ch) in KEPT_CATEGORIES:
+            out.append(ch)
+        else:
+            cp = ord(ch)
+            if 0xdc80 <= cp <= 0xdcff:
+                cp -= 0xdc00        # surrogateescape: the byte itself
+            if cp < 0x100:
+                out.append(f'\\x{cp:02x}')
+            elif cp < 0x10000:
+                out.append(f'\\u{cp:04x}')
+            else:
+                out.append(f'\\U{cp:08x}')
+    return ''.join(out)
 
 
 class TraceError(Exception):
-    """A QMP command failed, or the connection could not be made."""
+    """A QMP command failed, or the connection could not be made.
+
+    The message is escaped (escape_guest_text()): QEMU's error texts may
+    quote the guest, and vmi-trace prints them as they are."""
+
+    def __init__(self, message):
+        super().__init__(escape_guest_text(message))
 
 
 def import_qmp(extra_path=None):
@@ -210,21 +279,11 @@ KERNEL_ERRNO_TEXT = {512: 'To be restarted', 513: 'To be restarted',
                      514: 'To be restarted if no handler',
                      515: 'No ioctl command',
                      516: 'Interrupted by signal'}
-STRACE_ESCAPES = {'"': '\\"', '\\': '\\\\', '\n': '\\n', '\t': '\\t',
-                  '\r': '\\r', '\v': '\\v', '\f': '\\f'}
 
 
 def quote(s):
-    """A C string literal, escaped as strace does."""
-    out = []
-    for ch in s:
-        if ch in STRACE_ESCAPES:
-            out.append(STRACE_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7f:
-            out.append(f'\\{ord(ch):o}')
-        else:
-            out.append(ch)
-    return '"' + ''.join(out) + '"'
+    """A C string literal, escaped as strace does (escape_guest_text())."""
+    return '"' + escape_guest_text(s, quote_char='"') + '"'
 
 
 def format_number(value, ctype):
@@ -247,7 +306,7 @@ def format_number(value, ctype):
 
 
 def format_sockaddr(sa):
-    fam = sa['family']
+    fam = escape_guest_text(sa['family'])
     if 'path' in sa:
         return f'{{sa_family={fam}, sun_path={quote(sa["path"])}}}'
     if fam == 'AF_INET':
@@ -261,9 +320,10 @@ def format_sockaddr(sa):
 
 def format_param(p):
     if 'error' in p:
-        return p['value']           # unreadable: the pointer, as strace does
+        # unreadable: the pointer, as strace does
+        return escape_guest_text(p['value'])
     if 'fd' in p:
-        return p['fd']
+        return escape_guest_text(p['fd'])
     more = '...' if p.get('truncated') else ''
     if 'string' in p:
         return quote(p['string']) + more
@@ -271,7 +331,7 @@ def format_param(p):
         items = [quote(s) for s in p['strings']] + ([more] if more else [])
         return '[' + ', '.join(items) + ']'
     if 'flags' in p:
-        return p['flags']
+        return escape_guest_text(p['flags'])
     if 'sockaddr' in p:
         return format_sockaddr(p['sockaddr'])
     return format_number(p['value'], p['type'])
@@ -287,7 +347,8 @@ def format_args(event):
         return ', '.join(format_param(p) for p in event['params'])
     dec = event.get('decoded')
     if not dec:
-        return ', '.join(event.get('args', ()))
+        return ', '.join(escape_guest_text(a)
+                         for a in event.get('args', ()))
     parts = []
     for k in DECODED_ORDER:
         if k not in dec:
@@ -296,11 +357,11 @@ def format_args(event):
         if k == 'argv':
             parts.append('[' + ', '.join(quote(a) for a in v) + ']')
         elif k.endswith('dfd'):
-            parts.append(v)
+            parts.append(escape_guest_text(v))
         else:
             parts.append(quote(v))
     if 'error' in dec:
-        parts.append(f'<{dec["error"]}>')
+        parts.append(f'<{escape_guest_text(dec["error"])}>')
     return ', '.join(parts)
 
 
@@ -310,7 +371,8 @@ def format_return(event):
     if name:
         num = ERRNO_BY_NAME.get(name)
         text = KERNEL_ERRNO_TEXT.get(num) or (os.strerror(num) if num else '')
-        return f'-1 {name}' + (f' ({text})' if text else '')
+        return f'-1 {escape_guest_text(name)}' + \
+            (f' ({text})' if text else '')
     if ret is None:
         return '?'
     if event.name in ADDRESS_RETURNS and ret > 0:
@@ -320,7 +382,11 @@ def format_return(event):
 
 class StraceFormatter:
     """Joins each entry with its exit into one line:
-    ``cat[412] openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3``."""
+    ``cat[412] openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3``.
+
+    Every line is one line of printable text: what comes from the guest
+    (names, paths, argv, the system call's name from the profile) goes
+    through escape_guest_text(), hooks' fields through JSON."""
 
     NORETURN = {'exit', 'exit_group', 'rt_sigreturn', 'sigreturn'}
 
@@ -330,13 +396,16 @@ class StraceFormatter:
 
     @staticmethod
     def _who(event):
-        return f'{event.process_name}[{event.pid}]'
+        return (f'{escape_guest_text(event.process_name)}'
+                f'[{escape_guest_text(event.pid)}]')
 
     @staticmethod
     def _extra(event, keys):
+        # json.dumps escapes controls and, with ensure_ascii, all the rest
         if not keys:
             return ''
-        return '  # ' + ' '.join(f'{k}={json.dumps(event[k])}' for k in keys)
+        return '  # ' + ' '.join(f'{escape_guest_text(k)}='
+                                 f'{json.dumps(event[k])}' for k in keys)
 
     def syscall(self, event, added):
         pid = event.pid
@@ -350,10 +419,11 @@ class StraceFormatter:
                 self.entries[pid] = (event, added)
             return
         entry, entry_added = self.entries.pop(pid, (None, []))
+        name = escape_guest_text(event.name)
         if entry is None or entry.name != event.name:
-            call = f'<... {event.name} resumed>)'
+            call = f'<... {name} resumed>)'
         else:
-            call = f'{event.name}({format_args(entry)})'
+            call = f'{name}({format_args(entry)})'
         extra = list(entry_added) + [k for k in added if k not in entry_added]
         merged = dict(entry or {})
         merged.update(event)
@@ -361,18 +431,21 @@ class StraceFormatter:
                    f'{self._extra(merged, extra)}')
 
     def _line(self, event, tail, added):
-        self.write(f'{self._who(event)} {event.name}({format_args(event)}) '
-                   f'{tail}{self._extra(event, added)}')
+        self.write(f'{self._who(event)} {escape_guest_text(event.name)}('
+                   f'{format_args(event)}) {tail}'
+                   f'{self._extra(event, added)}')
 
     def process(self, event, added):
-        who = f'{event.get("name")}[{event["pid"]}]'
+        who = (f'{escape_guest_text(event.get("name"))}'
+               f'[{escape_guest_text(event["pid"])}]')
         if event.kind == 'VMI_PROCESS_EXIT':
-            text = f'exited with {event["code"]}'
+            text = f'exited with {escape_guest_text(event["code"])}'
         elif event['kind'] == 'exec':
             text = f'exec {quote(event.get("path", "?"))} [' + ', '.join(
                 quote(a) for a in event.get('argv', ())) + ']'
         else:
-            text = f'{event["kind"]} from {event["ppid"]}'
+            text = (f'{escape_guest_text(event["kind"])} from '
+                    f'{escape_guest_text(event["ppid"])}')
         self.write(f'{who} +++ {text} +++{self._extra(event, added)}')
 
     def flush(self):
@@ -490,8 +563,8 @@ class VirshTransport:
                              'libvirt-clients)') from None
         out, err = await proc.communicate()
         if proc.returncode != 0:
-            raise TraceError(f'{cmd}: virsh: '
-                             f'{err.decode().strip() or proc.returncode}')
+            err = err.decode('utf-8', 'surrogateescape').strip()
+            raise TraceError(f'{cmd}: virsh: {err or proc.returncode}')
         reply = json.loads(out)
         if 'error' in reply:
             raise TraceError(f"{cmd}: {reply['error']['desc']}")
@@ -500,7 +573,8 @@ class VirshTransport:
     async def next_event(self):
         ev = await self.queue.get()
         if ev is None:
-            err = (await self.proc.stderr.read()).decode().strip()
+            err = (await self.proc.stderr.read()).decode(
+                'utf-8', 'surrogateescape').strip()
             raise TraceError(f'virsh qemu-monitor-event ended: {err}')
         return ev
 
@@ -554,8 +628,9 @@ class Tracer:
             return
         if kind == 'VMI_EVENTS_LOST':
             self.stats['lost'] += data.get('lost', 0)
-            print(f"vmi-trace: {data.get('lost')} events lost in QEMU "
-                  f"({data.get('total')} in all)", file=sys.stderr)
+            print(f"vmi-trace: {escape_guest_text(data.get('lost'))} events "
+                  f"lost in QEMU ({escape_guest_text(data.get('total'))} in "
+                  "all)", file=sys.stderr)
             return
         self.stats['events'] += 1
         entry = None
@@ -672,5 +747,8 @@ class Tracer:
                     self.transport.execute('vmi-disable'), 30)
                 self.owns_tracing = False
             except Exception as e:
-                print(f'vmi-trace: could not disable tracing: {e}',
+                # a TraceError's message is escaped already
+                msg = e if isinstance(e, TraceError) \
+                    else escape_guest_text(e)
+                print(f'vmi-trace: could not disable tracing: {msg}',
                       file=sys.stderr)
