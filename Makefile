@@ -91,8 +91,9 @@ $(GUEST_BPO)/profile.json: $(GUEST_INPUTS)
 
 check: check-unit check-fuzz check-qtest check-client check-libvirt check-docs
 
-check-unit: deps
+check-unit: deps $(GUEST)/profile.json
 	$(MAKE) -C tests/unit B=$(B)/unit check
+	tests/unit/test-vmi-profile-mutations $(GUEST)/vmlinuz
 
 # libFuzzer targets (clang): a short run in check, longer by hand with
 # make fuzz FUZZ_SECONDS=N.  Findings go to build/fuzz/findings.
