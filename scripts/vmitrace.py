@@ -48,6 +48,14 @@ STRACE_ESCAPES = {'\\': '\\\\', '\n': '\\n', '\t': '\\t', '\r': '\\r',
 KEPT_CATEGORIES = {'Zs', 'Co'}
 
 
+def signal_name(number):
+    """strace's name for a signal number: SIGKILL, or SIG??? (N)."""
+    try:
+        return signal.Signals(int(number)).name
+    except (ValueError, TypeError):
+        return f'SIG??? ({escape_guest_text(number)})'
+
+
 def escape_guest_text(s, quote_char=None, backslash=True):
     """@s made safe to print for a person, escaped as strace does.
 
@@ -438,7 +446,11 @@ class StraceFormatter:
     def process(self, event, added):
         who = (f'{escape_guest_text(event.get("name"))}'
                f'[{escape_guest_text(event["pid"])}]')
-        if event.kind == 'VMI_PROCESS_EXIT':
+        if event.kind == 'VMI_PROCESS_EXIT' and event.get('signal'):
+            text = f'killed by {signal_name(event["signal"])}'
+            if event.get('core-dumped'):
+                text += ' (core dumped)'
+        elif event.kind == 'VMI_PROCESS_EXIT':
             text = f'exited with {escape_guest_text(event["code"])}'
         elif event['kind'] == 'exec':
             text = f'exec {quote(event.get("path", "?"))} [' + ', '.join(

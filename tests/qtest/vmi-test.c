@@ -1312,8 +1312,18 @@ static void check_processes(Guest *g)
     g_assert_cmpint(qdict_get_int(ev, "code"), ==, field_long(exit, "code"));
 
     g_assert_nonnull(process_event(g, "VMI_PROCESS_START", "fork", victim));
-    /* killed by a signal: it never called exit */
-    g_assert_null(process_event(g, "VMI_PROCESS_EXIT", NULL, victim));
+    /* killed by a signal: no exit call; reported when its parent reaps it */
+    ev = process_event(g, "VMI_PROCESS_EXIT", NULL, victim);
+    g_assert_nonnull(ev);
+    g_assert_cmpint(qdict_get_try_int(ev, "signal", -1), ==,
+                    field_long(killed, "signal"));
+    g_assert_cmpint(qdict_get_int(ev, "code"), ==,
+                    128 + field_long(killed, "signal"));
+    g_assert_cmpstr(qdict_get_try_str(ev, "name"), ==, "vmi-proc");
+    g_assert_false(qdict_haskey(ev, "core-dumped"));
+    /* the one that exited normally has no signal */
+    g_assert_false(qdict_haskey(process_event(g, "VMI_PROCESS_EXIT", NULL,
+                                              child), "signal"));
     ev = process_event(g, "VMI_PROCESS_EXIT", NULL, pid);
     g_assert_nonnull(ev);
     g_assert_cmpint(qdict_get_int(ev, "code"), ==, 0);
@@ -1801,6 +1811,272 @@ static void test_memory(void)
     guest_stop(&g);
 }
 
+/*
+ * One QMP command with one argument at an edge.  @args are the
+ * arguments' JSON members, where KADDR stands for a kernel text address
+ * and PROFILE for the profile's path.  @expect: NULL if the command must
+ * succeed, else a part of its error's description; with a leading '?'
+ * it may also succeed (the value is legal, the outcome the guest's).
+ */
+typedef struct EdgeCase {
+    const char *cmd;
+    const char *args;
+    const char *expect;
+} EdgeCase;
+
+#define U32_MAX     "4294967295"
+#define U32_OVER    "4294967296"
+#define U64_MAX     "18446744073709551615"
+#define U64_OVER    "18446744073709551616"
+#define I32_MAX     "2147483647"
+#define I32_OVER    "2147483648"
+#define I64_MIN     "-9223372036854775808"
+#define I64_MAX     "9223372036854775807"
+#define I64_OVER    "9223372036854775808"
+#define PID_RANGE   "is out of range (0 to 2147483647)"
+#define NO_U32(a)   "Parameter '" a "' expects uint32_t"
+#define NO_U64(a)   "Parameter '" a "' expects uint64"
+#define NO_INT(a)   "Invalid parameter type for '" a "', expected: integer"
+#define NOT_MAPPED  "is not mapped"
+
+static char *edge_subst(const char *args, const char *token,
+                        const char *value)
+{
+    g_auto(GStrv) parts = g_strsplit(args, token, -1);
+
+    return g_strjoinv(value, parts);
+}
+
+/* Sent verbatim, so that numbers past 2^64 reach QEMU as written. */
+static void check_edges(Guest *g, const EdgeCase *cases, size_t n,
+                        uint64_t kaddr, const char *profile)
+{
+    g_autofree char *k = g_strdup_printf("%" PRIu64, kaddr);
+
+    for (size_t i = 0; i < n; i++) {
+        const EdgeCase *c = &cases[i];
+        g_autofree char *a1 = edge_subst(c->args, "KADDR", k);
+        g_autofree char *args = edge_subst(a1, "PROFILE", profile);
+        const char *expect = c->expect;
+        bool maybe = expect && expect[0] == '?';
+        QDict *resp, *err;
+
+        qtest_qmp_send_raw(g->qts, "{'execute': '%s', 'arguments': {%s}}",
+                           c->cmd, args);
+        resp = qtest_qmp_receive(g->qts);
+        err = qdict_get_qdict(resp, "error");
+        g_test_message("%s {%s}: %s", c->cmd, args,
+                       err ? qdict_get_str(err, "desc") : "success");
+        if (maybe) {
+            expect++;
+        }
+        if (!expect || (maybe && !err)) {
+            g_assert_null(err);
+            g_assert_true(qdict_haskey(resp, "return"));
+        } else {
+            g_assert_nonnull(err);
+            g_assert_cmpstr(qdict_get_str(err, "class"), ==, "GenericError");
+            g_assert_nonnull(strstr(qdict_get_str(err, "desc"), expect));
+        }
+        qobject_unref(resp);
+    }
+}
+
+/*
+ * Every numeric argument of every vmi command at its edges: negative,
+ * 0, the largest value and the first one past it, where the QAPI type
+ * lets it through.  A negative pid used to mean "every process" inside
+ * and crashed QEMU (a list appended to through a NULL tail).
+ */
+static void test_qmp_edges(void)
+{
+    /* before vmi-enable: the pid range comes first */
+    static const EdgeCase off[] = {
+        { "vmi-read-virtual", "'address': 0, 'size': 8, 'pid': -1",
+          "pid -1 " PID_RANGE },
+        { "vmi-translate", "'address': 0, 'pid': -1", "pid -1 " PID_RANGE },
+        { "vmi-translate", "'address': 0, 'pid': 1",
+          "introspection is not enabled" },
+        { "vmi-enable", "'profile': 'PROFILE', 'filter': {'pids': [-1]}",
+          "filter: pid -1 " PID_RANGE },
+        { "vmi-enable",
+          "'profile': 'PROFILE', 'filter': {'pids': [" I32_OVER "]}",
+          "filter: pid " I32_OVER " " PID_RANGE },
+        { "vmi-enable",
+          "'profile': 'PROFILE', 'filter': {'pids': [" I64_OVER "]}",
+          "expected: integer" },
+        { "vmi-enable", "'profile': 'PROFILE', 'filter': {'pids': []}",
+          "'pids' is empty" },
+    };
+    static const EdgeCase on[] = {
+        /* vmi-read-virtual: size */
+        { "vmi-read-virtual", "'address': KADDR, 'size': -1",
+          NO_U32("size") },
+        { "vmi-read-virtual", "'address': KADDR, 'size': 0",
+          "size 0 is out of range (1 to 65536)" },
+        { "vmi-read-virtual", "'address': KADDR, 'size': 1", NULL },
+        { "vmi-read-virtual", "'address': KADDR, 'size': 65536", NULL },
+        { "vmi-read-virtual", "'address': KADDR, 'size': 65537",
+          "size 65537 is out of range (1 to 65536)" },
+        { "vmi-read-virtual", "'address': KADDR, 'size': " U32_MAX,
+          "size " U32_MAX " is out of range (1 to 65536)" },
+        { "vmi-read-virtual", "'address': KADDR, 'size': " U32_OVER,
+          NO_U32("size") },
+        /* address (QAPI takes -1 for 2^64 - 1) */
+        { "vmi-read-virtual", "'address': 0, 'size': 8",
+          "0x0+8 is not mapped to guest RAM" },
+        { "vmi-read-virtual", "'address': -1, 'size': 1",
+          "0xffffffffffffffff+1 is not mapped" },
+        { "vmi-read-virtual", "'address': -1, 'size': 2",
+          "0xffffffffffffffff+2 runs past the end of the address space" },
+        { "vmi-read-virtual", "'address': " U64_MAX ", 'size': 65536",
+          "runs past the end of the address space" },
+        { "vmi-read-virtual", "'address': " U64_OVER ", 'size': 8",
+          NO_U64("address") },
+        { "vmi-read-virtual", "'address': 140737488355328, 'size': 8",
+          NOT_MAPPED },
+        /* cr3: any value is a physical address; 0 is RAM */
+        { "vmi-read-virtual", "'address': KADDR, 'size': 8, 'cr3': 0",
+          "?" NOT_MAPPED },
+        { "vmi-read-virtual", "'address': KADDR, 'size': 8, 'cr3': -1",
+          "by CR3 0xffffffffffffffff" },
+        { "vmi-read-virtual",
+          "'address': KADDR, 'size': 8, 'cr3': " U64_OVER, NO_U64("cr3") },
+        /* pid */
+        { "vmi-read-virtual", "'address': KADDR, 'size': 8, 'pid': -1",
+          "pid -1 " PID_RANGE },
+        { "vmi-read-virtual",
+          "'address': KADDR, 'size': 8, 'pid': " I64_MIN,
+          "pid " I64_MIN " " PID_RANGE },
+        { "vmi-read-virtual", "'address': KADDR, 'size': 8, 'pid': 0",
+          "no process with pid 0" },
+        { "vmi-read-virtual", "'address': KADDR, 'size': 8, 'pid': 1",
+          NULL },
+        { "vmi-read-virtual",
+          "'address': KADDR, 'size': 8, 'pid': " I32_MAX,
+          "no process with pid " I32_MAX },
+        { "vmi-read-virtual",
+          "'address': KADDR, 'size': 8, 'pid': " I32_OVER,
+          "pid " I32_OVER " " PID_RANGE },
+        { "vmi-read-virtual",
+          "'address': KADDR, 'size': 8, 'pid': " I64_MAX,
+          "pid " I64_MAX " " PID_RANGE },
+        { "vmi-read-virtual",
+          "'address': KADDR, 'size': 8, 'pid': " I64_OVER, NO_INT("pid") },
+        /* vcpu: the guest has one */
+        { "vmi-read-virtual", "'address': KADDR, 'size': 8, 'vcpu': -1",
+          NO_U32("vcpu") },
+        { "vmi-read-virtual", "'address': KADDR, 'size': 8, 'vcpu': 0",
+          NULL },
+        { "vmi-read-virtual", "'address': KADDR, 'size': 8, 'vcpu': 1",
+          "no vCPU 1" },
+        { "vmi-read-virtual",
+          "'address': KADDR, 'size': 8, 'vcpu': " I32_OVER,
+          "no vCPU " I32_OVER },
+        { "vmi-read-virtual",
+          "'address': KADDR, 'size': 8, 'vcpu': " U32_MAX,
+          "no vCPU " U32_MAX },
+        { "vmi-read-virtual",
+          "'address': KADDR, 'size': 8, 'vcpu': " U32_OVER, NO_U32("vcpu") },
+
+        /* vmi-read-physical: physical 0 is RAM */
+        { "vmi-read-physical", "'address': 0, 'size': -1", NO_U32("size") },
+        { "vmi-read-physical", "'address': 0, 'size': 0",
+          "size 0 is out of range (1 to 65536)" },
+        { "vmi-read-physical", "'address': 0, 'size': 65536", NULL },
+        { "vmi-read-physical", "'address': 0, 'size': 65537",
+          "size 65537 is out of range" },
+        { "vmi-read-physical", "'address': 0, 'size': " U32_MAX,
+          "size " U32_MAX " is out of range" },
+        { "vmi-read-physical", "'address': 0, 'size': " U32_OVER,
+          NO_U32("size") },
+        { "vmi-read-physical", "'address': -1, 'size': 1",
+          "physical 0xffffffffffffffff+1 is not guest RAM" },
+        { "vmi-read-physical", "'address': -1, 'size': 2",
+          "runs past the end of the address space" },
+        { "vmi-read-physical", "'address': 1125899906842624, 'size': 16",
+          "physical 0x4000000000000+16 is not guest RAM" },
+        { "vmi-read-physical", "'address': " U64_OVER ", 'size': 1",
+          NO_U64("address") },
+
+        /* vmi-translate */
+        { "vmi-translate", "'address': 0", "0x0 " NOT_MAPPED },
+        { "vmi-translate", "'address': KADDR", NULL },
+        { "vmi-translate", "'address': -1", "0xffffffffffffffff " NOT_MAPPED },
+        { "vmi-translate", "'address': " U64_OVER, NO_U64("address") },
+        { "vmi-translate", "'address': KADDR, 'cr3': -1", NOT_MAPPED },
+        { "vmi-translate", "'address': KADDR, 'cr3': " U64_OVER,
+          NO_U64("cr3") },
+        { "vmi-translate", "'address': KADDR, 'pid': -1",
+          "pid -1 " PID_RANGE },
+        { "vmi-translate", "'address': KADDR, 'pid': 0",
+          "no process with pid 0" },
+        { "vmi-translate", "'address': KADDR, 'pid': 1", NULL },
+        { "vmi-translate", "'address': KADDR, 'pid': " I32_OVER,
+          "pid " I32_OVER " " PID_RANGE },
+        { "vmi-translate", "'address': KADDR, 'pid': " I64_OVER,
+          NO_INT("pid") },
+        { "vmi-translate", "'address': KADDR, 'pid': 1, 'cr3': 0",
+          "either 'cr3' or 'pid'" },
+        { "vmi-translate", "'address': KADDR, 'vcpu': -1", NO_U32("vcpu") },
+        { "vmi-translate", "'address': KADDR, 'vcpu': " U32_MAX,
+          "no vCPU " U32_MAX },
+        { "vmi-translate", "'address': KADDR, 'vcpu': " U32_OVER,
+          NO_U32("vcpu") },
+
+        /* vmi-read-registers */
+        { "vmi-read-registers", "'vcpu': -1", NO_U32("vcpu") },
+        { "vmi-read-registers", "'vcpu': 0", NULL },
+        { "vmi-read-registers", "'vcpu': 1", "no vCPU 1" },
+        { "vmi-read-registers", "'vcpu': " I32_OVER, "no vCPU " I32_OVER },
+        { "vmi-read-registers", "'vcpu': " U32_MAX, "no vCPU " U32_MAX },
+        { "vmi-read-registers", "'vcpu': " U32_OVER, NO_U32("vcpu") },
+
+        /* vmi-set-filter: the filter's pids */
+        { "vmi-set-filter", "'filter': {'pids': [-1]}",
+          "filter: pid -1 " PID_RANGE },
+        { "vmi-set-filter", "'filter': {'pids': [" I64_MIN "]}",
+          "filter: pid " I64_MIN " " PID_RANGE },
+        { "vmi-set-filter", "'filter': {'pids': [0]}", NULL },
+        { "vmi-set-filter", "'filter': {'pids': [" I32_MAX "]}", NULL },
+        { "vmi-set-filter", "'filter': {'pids': [" I32_OVER "]}",
+          "filter: pid " I32_OVER " " PID_RANGE },
+        { "vmi-set-filter", "'filter': {'pids': [" I64_OVER "]}",
+          "expected: integer" },
+        { "vmi-set-filter", "'filter': {'pids': []}", "'pids' is empty" },
+        { "vmi-set-filter", "'filter': {}", NULL },
+    };
+    g_autofree char *profile = guest_file("profile.json");
+    uint64_t lstar;
+    QDict *r;
+    Guest g;
+
+    /* without PTI every page table maps the kernel's text */
+    guest_start(&g, "pti=off", NULL);
+    guest_wait_ready(&g);
+    check_accel(&g);
+    r = qmp_ok(&g, "{'execute': 'vmi-read-registers'}");
+    lstar = dict_uint(r, "lstar");
+    qobject_unref(r);
+    g_assert_cmphex(lstar, >=, 0xffffffff80000000ull);
+
+    check_edges(&g, off, G_N_ELEMENTS(off), lstar, profile);
+    r = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    g_assert_cmpstr(qdict_get_str(r, "state"), ==, "off");
+    qobject_unref(r);
+
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-enable', 'arguments': "
+                         "{'profile': %s}}", profile));
+    check_edges(&g, on, G_N_ELEMENTS(on), lstar, profile);
+    /* and QEMU is still there, tracing */
+    r = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    g_assert_cmpstr(qdict_get_str(r, "state"), ==, "tracing");
+    qobject_unref(r);
+    qobject_unref(qmp_ok(&g, "{'execute': 'query-vmi-processes'}"));
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-disable'}"));
+    guest_stop(&g);
+}
+
 /* Not a test (make bench-kvm): what tracing costs the guest. */
 
 #define BENCH_CALLS     20000
@@ -2184,6 +2460,147 @@ static void test_lifecycle(void)
     guest_stop(&g);
 }
 
+static int64_t query_pending(Guest *g, int64_t *evicted)
+{
+    QDict *info = qmp_ok(g, "{'execute': 'query-vmi'}");
+    int64_t pending = qdict_get_int(info, "pending");
+
+    *evicted = qdict_get_int(info, "pending-evicted");
+    qobject_unref(info);
+    return pending;
+}
+
+/*
+ * Threads blocked in a system call when their process exits never
+ * return: vmi-orphans leaves 32 of them inside read.  Their calls in
+ * flight must go with the process, not stay until the table is full
+ * (when, before, the whole table was dropped and every task's exit and
+ * process events with it).  Then 32 threads stay blocked and the guest
+ * resets: a kernel that boots at the same address (nokaslr) must not
+ * inherit them.
+ */
+static void test_pending(void)
+{
+    g_autofree char *extra = vmi_from_boot("-smp 2");
+    g_autofree char *out = NULL;
+    g_autofree char *line = NULL;
+    int64_t before, after, evicted;
+    long threads, blocked;
+    Guest g;
+
+    guest_start_flags(&g, "pti=off nokaslr", extra, GUEST_REBOOTS);
+    guest_wait_ready(&g);
+    check_accel(&g);
+    before = query_pending(&g, &evicted);
+    out = guest_run(&g, "vmi-orphans");
+    if (!strstr(out, "ORPHANS pid=")) {
+        g_error("vmi-orphans printed no result: %s", out);
+    }
+    line = line_with(out, "ORPHANS pid=");
+    threads = field_long(line, "threads");
+    blocked = field_long(line, "blocked");
+    g_assert_cmpint(blocked, ==, threads);
+    after = query_pending(&g, &evicted);
+    g_test_message("calls in flight: %" PRId64 " before, %" PRId64
+                   " after %ld threads exited inside read", before, after,
+                   threads);
+    /* the shell's own calls in flight may differ by a few */
+    g_assert_cmpint(after, <=, before + 4);
+    g_assert_cmpint(after, <, threads);
+    g_assert_cmpint(evicted, ==, 0);
+
+    g_free(out);
+    out = guest_run(&g, "vmi-orphans hold > /tmp/orphans & "
+                    "while ! grep -q blocked /tmp/orphans; do sleep 0.1; "
+                    "done; cat /tmp/orphans");
+    g_free(line);
+    line = line_with(out, "ORPHANS pid=");
+    g_assert_cmpint(field_long(line, "blocked"), ==, threads);
+    after = query_pending(&g, &evicted);
+    g_assert_cmpint(after, >=, threads);
+    {
+        const char *cmd = "reboot -f\n";
+        size_t from = g.serial->len;
+
+        g_assert_cmpint(write(g.serial_fd, cmd, strlen(cmd)), ==,
+                        strlen(cmd));
+        serial_wait(&g, from, "VMI_GUEST_READY", BOOT_TIMEOUT_S);
+    }
+    after = query_pending(&g, &evicted);
+    g_test_message("calls in flight: %" PRId64 " after the reset", after);
+    g_assert_cmpint(after, <=, before + 4);
+    /*
+     * the same kernel at the same address is traced again (under KVM:
+     * disarmed at the reset, armed again by its MSR_LSTAR write)
+     */
+    g_ptr_array_set_size(g.events, 0);
+    run_truth(&g);
+    check_accel(&g);
+    guest_stop(&g);
+}
+
+/*
+ * exec right after fork: the path and argv literals are not mapped in
+ * the child at the execve entry, yet the process event must carry the
+ * program the kernel runs and its whole argv.
+ */
+static void test_forkexec(void)
+{
+    g_autofree char *extra = vmi_from_boot("-smp 2");
+    g_autofree char *out = NULL;
+    g_auto(GStrv) lines = NULL;
+    guint children = 0, raced = 0;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    guest_wait_ready(&g);
+    check_accel(&g);
+    out = guest_run(&g, "vmi-forkexec");
+    g_test_message("%s", out);
+    {
+        g_autofree char *last = line_with(out, "FORKEXEC pid=");
+
+        /* until its exit_group: every child's event came before */
+        g_ptr_array_unref(events_of(&g, field_long(last, "pid")));
+    }
+    lines = g_strsplit(out, "\n", -1);
+    for (guint n = 0; lines[n]; n++) {
+        g_autofree char *argv = NULL;
+        long child;
+        QDict *ev;
+
+        g_strchomp(lines[n]);
+        if (g_str_has_prefix(lines[n], "FORKEXEC child=")) {
+            child = field_long(lines[n], "child");
+            g_assert_cmpint(field_long(lines[n], "status"), ==, 0);
+            children++;
+        } else if (g_str_has_prefix(lines[n], "FORKEXEC raced pid=")) {
+            /* what the program got, whatever memory said at the entry */
+            child = field_long(lines[n], "pid");
+            raced++;
+        } else {
+            continue;
+        }
+        argv = field(lines[n], "argv");
+        ev = process_event(&g, "VMI_PROCESS_START", "exec", child);
+        if (!ev) {
+            g_error("no exec event for child %ld", child);
+        }
+        {
+            g_autoptr(GString) json = qobject_to_json(QOBJECT(ev));
+
+            g_test_message("%s", json->str);
+        }
+        g_assert_cmpstr(qdict_get_try_str(ev, "path"), ==,
+                        "/bin/vmi-forkexec");
+        check_argv(ev, argv);
+        g_assert_false(qdict_haskey(ev, "error"));
+    }
+    g_assert_cmpuint(children, ==, 12);
+    g_assert_cmpuint(raced, ==, 12);
+    guest_stop(&g);
+}
+
 /* A vCPU hot-plugged while tracing is traced like the others. */
 static void test_hotplug(void)
 {
@@ -2295,6 +2712,20 @@ static void test_cmdline_errors(void)
         { "profile=%s,chardev=nosuch", "chardev 'nosuch' does not exist" },
         { "profile=%s,ring-size=1000",
           "ring-size: 1000 is not a power of 2 from 64 to 1048576" },
+        { "profile=%s,ring-size=0",
+          "ring-size: 0 is not a power of 2 from 64 to 1048576" },
+        { "profile=%s,ring-size=32",
+          "ring-size: 32 is not a power of 2 from 64 to 1048576" },
+        { "profile=%s,ring-size=2097152",
+          "ring-size: 2097152 is not a power of 2 from 64 to 1048576" },
+        { "profile=%s,ring-size=-1",
+          "Value '-1' is out of range for parameter 'ring-size'" },
+        { "profile=%s,filter-pids=-1",
+          "filter: pid -1 is out of range (0 to 2147483647)" },
+        { "profile=%s,filter-pids=2147483648",
+          "filter: pid 2147483648 is out of range (0 to 2147483647)" },
+        { "profile=%s,filter-pids=9223372036854775808",
+          "filter-pids: '9223372036854775808' is not a number" },
     };
     g_autofree char *profile = guest_file("profile.json");
     const char *qemu = g_getenv("QTEST_QEMU_BINARY");
@@ -2327,6 +2758,8 @@ int main(int argc, char **argv)
     qtest_add_func("/vmi/syscalls/pti", test_pti);
     qtest_add_func("/vmi/syscalls/reboot", test_reboot);
     qtest_add_func("/vmi/syscalls/smp", test_smp);
+    qtest_add_func("/vmi/syscalls/pending", test_pending);
+    qtest_add_func("/vmi/processes/forkexec", test_forkexec);
     qtest_add_func("/vmi/syscalls/ia32", test_ia32);
     qtest_add_func("/vmi/filter", test_filter);
     qtest_add_func("/vmi/delivery/drop", test_delivery_drop);
@@ -2338,6 +2771,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmi/hotplug", test_hotplug);
     qtest_add_func("/vmi/gdbstub", test_gdbstub);
     qtest_add_func("/vmi/memory", test_memory);
+    qtest_add_func("/vmi/qmp/edges", test_qmp_edges);
     if (g_getenv("VMI_BENCH")) {
         qtest_add_func("/vmi/bench/storm", bench_storm);
     }

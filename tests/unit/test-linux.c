@@ -237,13 +237,18 @@ static void test_processes(void)
     g_assert_cmpint(g_array_index(seen, VmiProcessInfo, 0).ppid, ==, 0);
     g_assert_cmphex(g_array_index(seen, VmiProcessInfo, 0).pgd, ==, 0);
 
-    /* a cycle that never returns to init_task: the bound ends it */
+    /*
+     * a cycle that never returns to init_task: the bound on every step
+     * ends it, and says so rather than pass a cut list off as whole
+     */
     gm_put64(f.g, task_pa[NTASKS - 1] + TASK_TASKS,
              TASK + 16384 + TASK_TASKS);
     g_array_set_size(seen, 0);
-    g_assert_true(vmi_linux_processes(f.l, k, &m, count_process, seen,
-                                      &err));
+    g_assert_false(vmi_linux_processes(f.l, k, &m, count_process, seen,
+                                       &err));
     g_assert_cmpuint(seen->len, ==, VMI_PROCESS_MAX);
+    g_assert_nonnull(strstr(err, "within 65536 entries"));
+    g_clear_pointer(&err, g_free);
 
     /* a link into unmapped memory: the walk stops there */
     gm_put64(f.g, task_pa[1] + TASK_TASKS, 0xdead000000000000ULL);
@@ -253,6 +258,208 @@ static void test_processes(void)
     g_assert_cmpuint(seen->len, ==, 3);
     g_assert_cmpint(g_array_index(seen, VmiProcessInfo, 2).pid, ==, -1);
     vmi_kernel_free(k);
+    fixture_free(&f);
+}
+
+/*
+ * Task 1 (at TASK + 2 * 16 KiB) gets tasks 2 and 3 (pids 102, 103) as
+ * its children: head <-> 102 <-> 103 <-> head, linked by their siblings.
+ */
+#define CHILD_SIBLING(i)    (TASK + ((i) + 1) * 16384 + 2472)
+
+static void link_children(Fixture *f, const uint64_t *task_pa)
+{
+    uint64_t head = TASK + 2 * 16384 + 2456;
+
+    gm_put64(f->g, task_pa[1] + 2456, CHILD_SIBLING(2));
+    gm_put64(f->g, task_pa[1] + 2456 + 8, CHILD_SIBLING(3));
+    gm_put64(f->g, task_pa[2] + 2472, CHILD_SIBLING(3));
+    gm_put64(f->g, task_pa[2] + 2472 + 8, head);
+    gm_put64(f->g, task_pa[3] + 2472, head);
+    gm_put64(f->g, task_pa[3] + 2472 + 8, CHILD_SIBLING(2));
+}
+
+/* An exec's argv, as the kernel copied it: mm->arg_start..arg_end */
+static void test_exec_argv(void)
+{
+    static const char args[] = "prog\0-x\0two words\0";
+    uint64_t task_pa[NTASKS], t = TASK + 2 * 16384, start = USER + 0x100;
+    bool truncated = false;
+    VmiWalkStatus st;
+    char **argv;
+    Fixture f;
+    VmiMem m;
+
+    fixture_init(&f, BANNER_TEXT "\n");
+    make_tasks(&f, task_pa);
+    gm_mem(f.g, &m);
+    memcpy(f.g->ram + f.user_pa + 0x100, args, sizeof(args) - 1);
+    gm_put64(f.g, task_pa[1] + 8192 + 304, start);
+    gm_put64(f.g, task_pa[1] + 8192 + 312, start + sizeof(args) - 1);
+    argv = vmi_linux_exec_argv(f.l, &m, t, &truncated, &st);
+    g_assert_cmpint(st, ==, VMI_WALK_OK);
+    g_assert_cmpuint(g_strv_length(argv), ==, 3);
+    g_assert_cmpstr(argv[2], ==, "two words");
+    g_assert_false(truncated);
+    g_strfreev(argv);
+
+    /* the last string cut by arg_end, without its NUL */
+    gm_put64(f.g, task_pa[1] + 8192 + 312, start + 7);
+    argv = vmi_linux_exec_argv(f.l, &m, t, &truncated, &st);
+    g_assert_cmpuint(g_strv_length(argv), ==, 2);
+    g_assert_cmpstr(argv[1], ==, "-x");
+    g_strfreev(argv);
+
+    /* more strings than VMI_ARGV_MAX: cut and said so */
+    for (unsigned i = 0; i < 300; i++) {
+        memcpy(f.g->ram + f.user_pa + 0x1000 + 2 * i, "a", 2);
+    }
+    gm_put64(f.g, task_pa[1] + 8192 + 304, USER + 0x1000);
+    gm_put64(f.g, task_pa[1] + 8192 + 312, USER + 0x1000 + 600);
+    argv = vmi_linux_exec_argv(f.l, &m, t, &truncated, &st);
+    g_assert_cmpuint(g_strv_length(argv), ==, VMI_ARGV_MAX);
+    g_assert_true(truncated);
+    g_strfreev(argv);
+
+    /* a huge range is bounded in bytes; here it runs into unmapped pages */
+    truncated = false;
+    gm_put64(f.g, task_pa[1] + 8192 + 312, USER + 0x1000 + (1ULL << 40));
+    g_assert_null(vmi_linux_exec_argv(f.l, &m, t, &truncated, &st));
+    g_assert_cmpint(st, ==, VMI_WALK_UNREADABLE);
+    g_assert_true(truncated);
+
+    /* an end before the start, and a kernel thread without mm */
+    gm_put64(f.g, task_pa[1] + 8192 + 312, USER);
+    g_assert_null(vmi_linux_exec_argv(f.l, &m, t, &truncated, &st));
+    g_assert_null(vmi_linux_exec_argv(f.l, &m, TASK + 16384, &truncated,
+                                      &st));
+    g_assert_cmpint(st, ==, VMI_WALK_UNREADABLE);
+    fixture_free(&f);
+}
+
+/* clone3 made a process if its pid is among the caller's newest children */
+static void test_new_child(void)
+{
+    uint64_t task_pa[NTASKS], parent = TASK + 2 * 16384;
+    Fixture f;
+    VmiMem m;
+
+    fixture_init(&f, BANNER_TEXT "\n");
+    make_tasks(&f, task_pa);
+    gm_mem(f.g, &m);
+    link_children(&f, task_pa);
+    g_assert_cmpint(vmi_linux_new_child(f.l, &m, parent, 103), ==, 1);
+    g_assert_cmpint(vmi_linux_new_child(f.l, &m, parent, 102), ==, 1);
+    /* a thread is not its caller's child */
+    g_assert_cmpint(vmi_linux_new_child(f.l, &m, parent, 105), ==, 0);
+    /* a cycle that never returns to the head: bounded, unknown */
+    gm_put64(f.g, task_pa[2] + 2472 + 8, CHILD_SIBLING(3));
+    g_assert_cmpint(vmi_linux_new_child(f.l, &m, parent, 105), ==, -1);
+    /* an unreadable link: unknown */
+    gm_put64(f.g, task_pa[3] + 2472 + 8, 0xdead000000000000ULL);
+    g_assert_cmpint(vmi_linux_new_child(f.l, &m, parent, 105), ==, -1);
+    fixture_free(&f);
+}
+
+/*
+ * A child killed by a signal is seen when its parent's wait reaps it:
+ * from the kernel's record of the child, else from the parent's copy.
+ */
+static void test_reaped_by_signal(void)
+{
+    uint64_t task_pa[NTASKS], parent = TASK + 2 * 16384;
+    VmiChild children[VMI_CHILDREN_SEEN];
+    unsigned n;
+    VmiTask child;
+    int sig;
+    bool core;
+    Fixture f;
+    VmiMem m;
+
+    fixture_init(&f, BANNER_TEXT "\n");
+    make_tasks(&f, task_pa);
+    gm_mem(f.g, &m);
+    link_children(&f, task_pa);
+    n = vmi_linux_children(f.l, &m, parent, children, VMI_CHILDREN_SEEN);
+    g_assert_cmpuint(n, ==, 2);
+    g_assert_cmpint(children[0].pid, ==, 102);
+    g_assert_cmpint(children[1].pid, ==, 103);
+
+    /* the kernel's exit_code decides, whatever the parent's copy says */
+    memcpy(f.g->ram + task_pa[2] + 2488, &(uint32_t){ 9 }, 4);
+    memcpy(f.g->ram + f.user_pa, &(uint32_t){ 0 }, 4);
+    g_assert_true(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_X86_64,
+                                             VMI_WAIT_STATUS, USER, 102,
+                                             children, n, &child, &sig,
+                                             &core));
+    g_assert_cmpint(child.pid, ==, 102);
+    g_assert_cmpint(sig, ==, 9);
+    g_assert_false(core);
+    g_assert_cmpstr(child.comm, ==, "task");
+    memcpy(f.g->ram + task_pa[2] + 2488, &(uint32_t){ 0x86 }, 4);
+    g_assert_true(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_X86_64,
+                                             VMI_WAIT_STATUS, USER, 102,
+                                             children, n, &child, &sig,
+                                             &core));
+    g_assert_cmpint(sig, ==, 6);
+    g_assert_true(core);
+    /* exited with 3, or stopped: not a death by signal */
+    memcpy(f.g->ram + task_pa[2] + 2488, &(uint32_t){ 3 << 8 }, 4);
+    g_assert_false(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_X86_64,
+                                              VMI_WAIT_STATUS, USER, 102,
+                                              children, n, &child, &sig,
+                                              &core));
+    memcpy(f.g->ram + task_pa[2] + 2488, &(uint32_t){ 0x137f }, 4);
+    g_assert_false(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_X86_64,
+                                              VMI_WAIT_STATUS, USER, 102,
+                                              children, n, &child, &sig,
+                                              &core));
+    /* not seen at the entry: the parent's copy of the status */
+    memcpy(f.g->ram + f.user_pa, &(uint32_t){ 15 }, 4);
+    g_assert_true(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_X86_64,
+                                             VMI_WAIT_STATUS, USER, 555,
+                                             children, n, &child, &sig,
+                                             &core));
+    g_assert_cmpint(child.pid, ==, 555);
+    g_assert_cmpint(sig, ==, 15);
+    g_assert_cmpstr(child.comm, ==, "");
+    /* nothing reaped (WNOHANG), or no status pointer */
+    g_assert_false(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_X86_64,
+                                              VMI_WAIT_STATUS, USER, 0,
+                                              children, n, &child, &sig,
+                                              &core));
+    g_assert_false(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_X86_64,
+                                              VMI_WAIT_STATUS, 0, 555,
+                                              children, n, &child, &sig,
+                                              &core));
+    /* waitid: siginfo's layout differs between the ABIs */
+    memset(f.g->ram + f.user_pa + 0x100, 0, 128);
+    memcpy(f.g->ram + f.user_pa + 0x100 + 8, &(uint32_t){ 3 }, 4);
+    memcpy(f.g->ram + f.user_pa + 0x100 + 16, &(uint32_t){ 556 }, 4);
+    memcpy(f.g->ram + f.user_pa + 0x100 + 24, &(uint32_t){ 11 }, 4);
+    g_assert_true(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_X86_64,
+                                             VMI_WAIT_SIGINFO, USER + 0x100,
+                                             0, children, n, &child, &sig,
+                                             &core));
+    g_assert_cmpint(child.pid, ==, 556);
+    g_assert_cmpint(sig, ==, 11);
+    g_assert_true(core);
+    memset(f.g->ram + f.user_pa + 0x100, 0, 128);
+    memcpy(f.g->ram + f.user_pa + 0x100 + 8, &(uint32_t){ 2 }, 4);
+    memcpy(f.g->ram + f.user_pa + 0x100 + 12, &(uint32_t){ 557 }, 4);
+    memcpy(f.g->ram + f.user_pa + 0x100 + 20, &(uint32_t){ 9 }, 4);
+    g_assert_true(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_IA32,
+                                             VMI_WAIT_SIGINFO, USER + 0x100,
+                                             0, children, n, &child, &sig,
+                                             &core));
+    g_assert_cmpint(child.pid, ==, 557);
+    g_assert_cmpint(sig, ==, 9);
+    /* an exit reported through waitid (CLD_EXITED) */
+    memcpy(f.g->ram + f.user_pa + 0x100 + 8, &(uint32_t){ 1 }, 4);
+    g_assert_false(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_IA32,
+                                              VMI_WAIT_SIGINFO, USER + 0x100,
+                                              0, children, n, &child, &sig,
+                                              &core));
     fixture_free(&f);
 }
 
@@ -276,6 +483,7 @@ static void test_exe_path(void)
         ls = DENTRIES + 0x400, mount1 = DENTRIES + 0x1000,
         mount2 = DENTRIES + 0x2000;
     uint64_t task_pa[NTASKS], pa, t = TASK + 2 * 16384;
+    VmiWalkStatus st;
     char *path;
     Fixture f;
 
@@ -300,24 +508,156 @@ static void test_exe_path(void)
         VmiMem m;
 
         gm_mem(f.g, &m);
-        path = vmi_linux_exe_path(f.l, &m, t);
+        path = vmi_linux_exe_path(f.l, &m, t, &st);
         g_assert_cmpstr(path, ==, "/usr/bin/ls");
+        g_assert_cmpint(st, ==, VMI_WALK_OK);
         g_free(path);
 
         /* kernel thread: no mm */
-        g_assert_null(vmi_linux_exe_path(f.l, &m, TASK + 16384));
+        g_assert_null(vmi_linux_exe_path(f.l, &m, TASK + 16384, &st));
+        g_assert_cmpint(st, ==, VMI_WALK_UNREADABLE);
 
         /* bin and ls each other's parent: the depth bound ends it */
         put_dentry(&f, pa, bin, ls, "bin");
-        path = vmi_linux_exe_path(f.l, &m, t);
-        g_assert_nonnull(path);
-        g_assert_cmpuint(strlen(path), <=, VMI_PATH_DEPTH * 4);
-        g_free(path);
+        g_assert_null(vmi_linux_exe_path(f.l, &m, t, &st));
+        g_assert_cmpint(st, ==, VMI_WALK_LIMIT);
+        g_assert_cmpstr(vmi_walk_error(st), ==, "walk-limit");
 
         /* an unreadable name */
         gm_put64(f.g, pa + (ls - DENTRIES) + 40, 0xdead000000000000ULL);
-        g_assert_null(vmi_linux_exe_path(f.l, &m, t));
+        g_assert_null(vmi_linux_exe_path(f.l, &m, t, &st));
+        g_assert_cmpint(st, ==, VMI_WALK_UNREADABLE);
+        g_assert_cmpstr(vmi_walk_error(st), ==, "unreadable");
     }
+    fixture_free(&f);
+}
+
+/*
+ * Two mounts, each the other's parent and each mounted on the other's
+ * root: every pass of the walk is a mount crossing, never a dentry.
+ */
+static void test_exe_path_mount_cycle(void)
+{
+    const uint64_t ra = DENTRIES + 0x200, rb = DENTRIES + 0x300,
+        ls = DENTRIES + 0x400, mount_a = DENTRIES + 0x1000,
+        mount_b = DENTRIES + 0x2000;
+    uint64_t task_pa[NTASKS], pa, t = TASK + 2 * 16384;
+    VmiWalkStatus st;
+    Fixture f;
+    VmiMem m;
+
+    fixture_init(&f, BANNER_TEXT "\n");
+    make_tasks(&f, task_pa);
+    pa = gm_map_new(f.g, DENTRIES, 0x4000);
+    put_dentry(&f, pa, ra, ra, "/");
+    put_dentry(&f, pa, rb, rb, "/");
+    put_dentry(&f, pa, ls, ra, "ls");
+    gm_put64(f.g, pa + 0x1000 + 16, mount_b);       /* mnt_parent */
+    gm_put64(f.g, pa + 0x1000 + 24, rb);            /* mnt_mountpoint */
+    gm_put64(f.g, pa + 0x1000 + 32, ra);            /* mnt.mnt_root */
+    gm_put64(f.g, pa + 0x2000 + 16, mount_a);
+    gm_put64(f.g, pa + 0x2000 + 24, ra);
+    gm_put64(f.g, pa + 0x2000 + 32, rb);
+    gm_put64(f.g, task_pa[1] + 8192 + 944, t + 12288);
+    gm_put64(f.g, task_pa[1] + 12288 + 16, mount_a + 32);
+    gm_put64(f.g, task_pa[1] + 12288 + 24, ls);
+    gm_mem(f.g, &m);
+    g_assert_null(vmi_linux_exe_path(f.l, &m, t, &st));
+    g_assert_cmpint(st, ==, VMI_WALK_LIMIT);
+    fixture_free(&f);
+}
+
+/* Dentry slots of 256 bytes from DENTRIES, then mounts of 64 bytes */
+#define SLOT(i)         (DENTRIES + 0x100 * (i))
+#define MOUNT(i)        (DENTRIES + 0x18000 + 0x40 * (i))
+
+static void put_mount(Fixture *f, uint64_t pa, uint64_t mount,
+                      uint64_t parent, uint64_t mountpoint, uint64_t root)
+{
+    gm_put64(f->g, pa + (mount - DENTRIES) + 16, parent);
+    gm_put64(f->g, pa + (mount - DENTRIES) + 24, mountpoint);
+    gm_put64(f->g, pa + (mount - DENTRIES) + 32, root);
+}
+
+/* Make task 1 (at TASK + 2 * 16 KiB) run the file at @dentry in @mount */
+static uint64_t set_exe(Fixture *f, const uint64_t *task_pa, uint64_t mount,
+                        uint64_t dentry)
+{
+    uint64_t t = TASK + 2 * 16384;
+
+    gm_put64(f->g, task_pa[1] + 8192 + 944, t + 12288);
+    gm_put64(f->g, task_pa[1] + 12288 + 16, mount + 32);
+    gm_put64(f->g, task_pa[1] + 12288 + 24, dentry);
+    return t;
+}
+
+/*
+ * Each bound of the path walk, at and past it: components, bytes, and
+ * steps through a legitimate stack of mounts (no cycle).
+ */
+static void test_exe_path_bounds(void)
+{
+    char long_name[101];
+    uint64_t task_pa[NTASKS], pa, t;
+    VmiWalkStatus st;
+    char *path;
+    Fixture f;
+    VmiMem m;
+
+    fixture_init(&f, BANNER_TEXT "\n");
+    make_tasks(&f, task_pa);
+    pa = gm_map_new(f.g, DENTRIES, 0x20000);
+    gm_mem(f.g, &m);
+
+    /* a chain of one-letter names under the root of one mount */
+    put_mount(&f, pa, MOUNT(0), MOUNT(0), 0, SLOT(0));
+    put_dentry(&f, pa, SLOT(0), SLOT(0), "/");
+    for (unsigned i = 1; i <= VMI_PATH_DEPTH + 1; i++) {
+        put_dentry(&f, pa, SLOT(i), SLOT(i - 1), "d");
+    }
+    t = set_exe(&f, task_pa, MOUNT(0), SLOT(VMI_PATH_DEPTH));
+    path = vmi_linux_exe_path(f.l, &m, t, &st);
+    g_assert_cmpint(st, ==, VMI_WALK_OK);
+    g_assert_cmpuint(strlen(path), ==, 2 * VMI_PATH_DEPTH);
+    g_free(path);
+    t = set_exe(&f, task_pa, MOUNT(0), SLOT(VMI_PATH_DEPTH + 1));
+    g_assert_null(vmi_linux_exe_path(f.l, &m, t, &st));
+    g_assert_cmpint(st, ==, VMI_WALK_LIMIT);
+
+    /* 100-byte names: 40 fit in VMI_STRING_MAX with their '/', 41 not */
+    memset(long_name, 'n', 100);
+    long_name[100] = 0;
+    for (unsigned i = 1; i <= 41; i++) {
+        put_dentry(&f, pa, SLOT(i), SLOT(i - 1), long_name);
+    }
+    t = set_exe(&f, task_pa, MOUNT(0), SLOT(40));
+    path = vmi_linux_exe_path(f.l, &m, t, &st);
+    g_assert_cmpint(st, ==, VMI_WALK_OK);
+    g_assert_cmpuint(strlen(path), ==, 40 * 101);
+    g_free(path);
+    t = set_exe(&f, task_pa, MOUNT(0), SLOT(41));
+    g_assert_null(vmi_linux_exe_path(f.l, &m, t, &st));
+    g_assert_cmpint(st, ==, VMI_WALK_LIMIT);
+
+    /*
+     * Mount i + 1 mounted on the root of mount i, and "ls" in the top
+     * one: VMI_PATH_STEPS - 1 mounts take every step but the last.
+     */
+    for (unsigned i = 0; i < VMI_PATH_STEPS; i++) {
+        put_dentry(&f, pa, SLOT(i), SLOT(i), "/");
+        put_mount(&f, pa, MOUNT(i), i ? MOUNT(i - 1) : MOUNT(0),
+                  i ? SLOT(i - 1) : 0, SLOT(i));
+    }
+    put_dentry(&f, pa, SLOT(VMI_PATH_STEPS), SLOT(VMI_PATH_STEPS - 2), "ls");
+    t = set_exe(&f, task_pa, MOUNT(VMI_PATH_STEPS - 2), SLOT(VMI_PATH_STEPS));
+    path = vmi_linux_exe_path(f.l, &m, t, &st);
+    g_assert_cmpint(st, ==, VMI_WALK_OK);
+    g_assert_cmpstr(path, ==, "/ls");
+    g_free(path);
+    put_dentry(&f, pa, SLOT(VMI_PATH_STEPS), SLOT(VMI_PATH_STEPS - 1), "ls");
+    t = set_exe(&f, task_pa, MOUNT(VMI_PATH_STEPS - 1), SLOT(VMI_PATH_STEPS));
+    g_assert_null(vmi_linux_exe_path(f.l, &m, t, &st));
+    g_assert_cmpint(st, ==, VMI_WALK_LIMIT);
     fixture_free(&f);
 }
 
@@ -470,6 +810,12 @@ int main(int argc, char **argv)
     g_test_add_func("/vmi/linux/trap-sites", test_trap_sites);
     g_test_add_func("/vmi/linux/processes", test_processes);
     g_test_add_func("/vmi/linux/exe-path", test_exe_path);
+    g_test_add_func("/vmi/linux/exec-argv", test_exec_argv);
+    g_test_add_func("/vmi/linux/new-child", test_new_child);
+    g_test_add_func("/vmi/linux/reaped-by-signal", test_reaped_by_signal);
+    g_test_add_func("/vmi/linux/exe-path-mount-cycle",
+                    test_exe_path_mount_cycle);
+    g_test_add_func("/vmi/linux/exe-path-bounds", test_exe_path_bounds);
     g_test_add_func("/vmi/linux/banner-mismatch", test_banner_mismatch);
     g_test_add_func("/vmi/linux/current-task", test_current);
     g_test_add_func("/vmi/linux/decode", test_decode);

@@ -201,6 +201,40 @@ static void test_decode_strings(void)
     gm_free(f.g);
 }
 
+/*
+ * 256 pointers to one 4000-byte string: the entry and string bounds
+ * alone would copy a megabyte; the array's byte bound cuts it.
+ */
+static void test_strings_bytes(void)
+{
+    bool truncated = false, unreadable = false;
+    uint64_t *array;
+    size_t total = 0;
+    char **v;
+    Fixture f;
+
+    fixture_init(&f);
+    memset(f.g->ram + f.user_pa, 'x', 4000);
+    f.g->ram[f.user_pa + 4000] = 0;
+    array = (uint64_t *)(f.g->ram + f.user_pa + 4096);
+    for (int i = 0; i < 256; i++) {
+        array[i] = USER;
+    }
+    v = vmi_user_strings(&f.m, USER + 4096, 8, &truncated, &unreadable);
+    for (char **s = v; *s; s++) {
+        total += strlen(*s) + 1;
+    }
+    g_assert_cmpuint(total, <=, VMI_ARGV_BYTES_MAX);
+    /* 16 whole strings, then what is left of the bound of the 17th */
+    g_assert_cmpuint(g_strv_length(v), ==, 17);
+    g_assert_cmpuint(strlen(v[15]), ==, 4000);
+    g_assert_cmpuint(strlen(v[16]), <, 4000);
+    g_assert_true(truncated);
+    g_assert_false(unreadable);
+    g_strfreev(v);
+    gm_free(f.g);
+}
+
 /* A 32-bit process's argv: 4-byte pointers, below 4 GiB */
 static void test_decode_strings32(void)
 {
@@ -354,6 +388,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vmi/syscall/decode-openat", test_decode_openat);
     g_test_add_func("/vmi/syscall/decode-strings", test_decode_strings);
     g_test_add_func("/vmi/syscall/decode-strings32", test_decode_strings32);
+    g_test_add_func("/vmi/syscall/strings-bytes", test_strings_bytes);
     g_test_add_func("/vmi/syscall/decode-sockaddr", test_decode_sockaddr);
     g_test_add_func("/vmi/syscall/flags", test_flags);
     return g_test_run();

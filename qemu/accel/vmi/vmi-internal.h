@@ -54,6 +54,11 @@ bool vmi_kvm_start(Error **errp);
 bool vmi_kvm_arm(const VmiKernel *k, Error **errp);
 /* Remove every trap (synchronously) and give the debug registers back. */
 void vmi_kvm_stop(void);
+/*
+ * The machine was reset: trap nothing, and forget per-vCPU caches, until
+ * the next kernel writes MSR_LSTAR.
+ */
+void vmi_kvm_reset(void);
 /* Counters of vCPU @index since vmi_kvm_start(); false if not KVM. */
 bool vmi_kvm_vcpu_stats(unsigned index, uint64_t *debug_exits,
                         uint64_t *ioctls);

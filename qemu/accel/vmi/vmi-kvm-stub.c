@@ -23,6 +23,10 @@ void vmi_kvm_stop(void)
 {
 }
 
+void vmi_kvm_reset(void)
+{
+}
+
 bool vmi_kvm_vcpu_stats(unsigned index, uint64_t *debug_exits,
                         uint64_t *ioctls)
 {

@@ -393,6 +393,10 @@ bool vmi_kvm_arm(const VmiKernel *k, Error **errp)
 {
     bool ok = true;
 
+    /* after vmi_kvm_stop(), nothing may arm the debug registers again */
+    if (!qatomic_read(&vk.reserved)) {
+        return true;
+    }
     if (k && !k->syscall_exit) {
         ok = false;
         error_setg(errp, "cannot trap system call returns of '%s' under "
@@ -421,6 +425,17 @@ bool vmi_kvm_vcpu_stats(unsigned index, uint64_t *debug_exits,
     *debug_exits = qatomic_read(&vk.cpus[index].debug_exits);
     *ioctls = qatomic_read(&vk.cpus[index].ioctls);
     return true;
+}
+
+void vmi_kvm_reset(void)
+{
+    if (!qatomic_read(&vk.reserved)) {
+        return;
+    }
+    /* per-vCPU GS bases and kernel addresses are the old kernel's */
+    qatomic_inc(&vk.generation);
+    /* until the next kernel writes MSR_LSTAR, which arms them again */
+    vmi_kvm_arm(NULL, NULL);
 }
 
 void vmi_kvm_stop(void)

@@ -127,6 +127,18 @@ VmiLinux *vmi_linux_new(VmiProfile *profile, char **err)
                           &l->dentry_d_parent) &&
         vmi_profile_field(profile, "dentry", "d_name", &l->dentry_d_name) &&
         vmi_profile_field(profile, "qstr", "name", &l->qstr_name);
+    l->has_exec_args =
+        vmi_profile_field(profile, "mm_struct", "arg_start",
+                          &l->mm_arg_start) &&
+        vmi_profile_field(profile, "mm_struct", "arg_end", &l->mm_arg_end);
+    l->has_children =
+        vmi_profile_field(profile, "task_struct", "children",
+                          &l->task_children) &&
+        vmi_profile_field(profile, "task_struct", "sibling",
+                          &l->task_sibling);
+    l->has_exit_code =
+        vmi_profile_field(profile, "task_struct", "exit_code",
+                          &l->task_exit_code);
     l->has_mounts =
         vmi_profile_field(profile, "mount", "mnt", &l->mount_mnt) &&
         vmi_profile_field(profile, "mount", "mnt_parent",
@@ -419,13 +431,17 @@ static bool cross_mount(const VmiLinux *l, VmiMem *m, uint64_t *mnt,
     return true;
 }
 
-char *vmi_linux_exe_path(const VmiLinux *l, VmiMem *m, uint64_t task)
+char *vmi_linux_exe_path(const VmiLinux *l, VmiMem *m, uint64_t task,
+                         VmiWalkStatus *status)
 {
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     uint64_t mm, file, mnt, dentry;
+    size_t bytes = 0;
+    unsigned steps;
     GString *path;
     char *valid;
 
+    *status = VMI_WALK_UNREADABLE;
     if (!l->has_exe_path || !l->has_tasks ||
         !vmi_read_u64(m, task + l->task_mm, &mm) || !mm ||
         !vmi_read_u64(m, mm + l->mm_exe_file, &file) || !file ||
@@ -434,11 +450,21 @@ char *vmi_linux_exe_path(const VmiLinux *l, VmiMem *m, uint64_t task)
                       &dentry)) {
         return NULL;
     }
-    while (names->len < VMI_PATH_DEPTH) {
+    /*
+     * Every pass is a step, a mount crossing as much as a dentry: two
+     * mounts that are each other's parent, each mounted on the other's
+     * root, cross forever without adding a component.
+     */
+    for (steps = 0;; steps++) {
         uint64_t parent, root = 0, name_ptr;
         char name[256];
         bool truncated;
+        ssize_t len;
 
+        if (steps == VMI_PATH_STEPS) {
+            *status = VMI_WALK_LIMIT;
+            return NULL;
+        }
         if (l->has_mounts) {
             vmi_read_u64(m, mnt + l->vfsmount_mnt_root, &root);
         }
@@ -452,21 +478,27 @@ char *vmi_linux_exe_path(const VmiLinux *l, VmiMem *m, uint64_t task)
             break;      /* the root of the file system tree */
         }
         if (!vmi_read_u64(m, dentry + l->dentry_d_name + l->qstr_name,
-                          &name_ptr) ||
-            vmi_read_cstr(m, name_ptr, name, sizeof(name), &truncated) < 0) {
+                          &name_ptr)) {
+            return NULL;
+        }
+        len = vmi_read_cstr(m, name_ptr, name, sizeof(name), &truncated);
+        if (len < 0) {
+            return NULL;
+        }
+        /* a path cut at either bound would name another file */
+        bytes += 1 + len;
+        if (names->len == VMI_PATH_DEPTH || bytes > VMI_STRING_MAX) {
+            *status = VMI_WALK_LIMIT;
             return NULL;
         }
         g_ptr_array_add(names, g_strdup(name));
         dentry = parent;
     }
-    path = g_string_new("");
+    *status = VMI_WALK_OK;
+    path = g_string_sized_new(bytes + 1);
     for (guint i = names->len; i-- > 0;) {
         g_string_append_c(path, '/');
         g_string_append(path, g_ptr_array_index(names, i));
-        if (path->len > VMI_STRING_MAX) {
-            g_string_truncate(path, VMI_STRING_MAX);
-            break;
-        }
     }
     if (!path->len) {
         g_string_append_c(path, '/');
@@ -474,6 +506,163 @@ char *vmi_linux_exe_path(const VmiLinux *l, VmiMem *m, uint64_t task)
     valid = g_utf8_make_valid(path->str, -1);
     g_string_free(path, true);
     return valid;
+}
+
+char **vmi_linux_exec_argv(const VmiLinux *l, VmiMem *m, uint64_t task,
+                           bool *truncated, VmiWalkStatus *status)
+{
+    g_autofree char *buf = NULL;
+    uint64_t mm, start, end, len;
+    GPtrArray *v;
+    size_t at = 0;
+
+    *status = VMI_WALK_UNREADABLE;
+    if (!l->has_exec_args || !l->has_tasks ||
+        !vmi_read_u64(m, task + l->task_mm, &mm) || !mm ||
+        !vmi_read_u64(m, mm + l->mm_arg_start, &start) ||
+        !vmi_read_u64(m, mm + l->mm_arg_end, &end) || end <= start) {
+        return NULL;
+    }
+    len = end - start;
+    if (len > VMI_ARGV_BYTES_MAX) {
+        len = VMI_ARGV_BYTES_MAX;
+        *truncated = true;
+    }
+    buf = g_malloc(len + 1);
+    if (!vmi_read(m, start, buf, len)) {
+        return NULL;
+    }
+    buf[len] = 0;
+    v = g_ptr_array_new();
+    while (at < len) {
+        size_t n = strnlen(buf + at, len - at);
+
+        if (v->len == VMI_ARGV_MAX) {
+            *truncated = true;
+            break;
+        }
+        g_ptr_array_add(v, g_utf8_make_valid(buf + at, n));
+        at += n + 1;
+    }
+    g_ptr_array_add(v, NULL);
+    *status = VMI_WALK_OK;
+    return (char **)g_ptr_array_free(v, false);
+}
+
+/* Children are added at the tail; a few cover concurrent forks. */
+#define VMI_NEW_CHILDREN    8
+
+int vmi_linux_new_child(const VmiLinux *l, VmiMem *m, uint64_t parent,
+                        int32_t pid)
+{
+    uint64_t head = parent + l->task_children, node;
+
+    if (!l->has_children || !vmi_read_u64(m, head + 8, &node)) {
+        return -1;
+    }
+    /* list_head is { next, prev }: walk back from prev */
+    for (unsigned i = 0; node != head; i++) {
+        uint64_t child = node - l->task_sibling;
+        uint32_t child_pid;
+
+        if (!vmi_read_u32(m, child + l->task_pid, &child_pid)) {
+            return -1;
+        }
+        if ((int32_t)child_pid == pid) {
+            return 1;
+        }
+        if (i + 1 == VMI_NEW_CHILDREN) {
+            return -1;
+        }
+        if (!vmi_read_u64(m, node + 8, &node)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+unsigned vmi_linux_children(const VmiLinux *l, VmiMem *m, uint64_t task,
+                            VmiChild *out, unsigned max)
+{
+    uint64_t head = task + l->task_children, node;
+    unsigned n = 0;
+
+    if (!l->has_children || !vmi_read_u64(m, head, &node)) {
+        return 0;
+    }
+    while (n < max && node != head) {
+        uint32_t pid;
+
+        out[n].task = node - l->task_sibling;
+        if (!vmi_read_u32(m, out[n].task + l->task_pid, &pid) ||
+            !vmi_read_u64(m, node, &node)) {
+            break;
+        }
+        out[n++].pid = pid;
+    }
+    return n;
+}
+
+/*
+ * siginfo_t of a child: si_code (CLD_KILLED, CLD_DUMPED: POSIX, the
+ * host's values are Linux's), and the _sigchld fields
+ */
+#define SI_CODE_OFFSET      8
+#define SI_PID_OFFSET(abi)  ((abi) == VMI_ABI_IA32 ? 12 : 16)
+#define SI_STATUS_OFFSET(abi) ((abi) == VMI_ABI_IA32 ? 20 : 24)
+
+bool vmi_linux_reaped_by_signal(const VmiLinux *l, VmiMem *m, VmiAbi abi,
+                                VmiWaitKind kind, uint64_t ptr, int64_t ret,
+                                const VmiChild *children, unsigned n,
+                                VmiTask *child, int *signal, bool *core)
+{
+    uint32_t pid = 0, status = 0, code;
+    bool known = false;
+
+    memset(child, 0, sizeof(*child));
+    if (kind == VMI_WAIT_STATUS && ret > 0 && ret <= INT32_MAX) {
+        pid = ret;
+    } else if (kind != VMI_WAIT_SIGINFO || ret != 0 || !ptr ||
+               !vmi_read_u32(m, ptr + SI_PID_OFFSET(abi), &pid) || !pid) {
+        return false;
+    }
+    child->pid = child->tgid = pid;
+    /*
+     * The reaped task_struct is freed only after an RCU grace period:
+     * at the wait's return it still says how the child died, which its
+     * parent's memory (rewritable by the parent's other threads) need
+     * not.  Checked against the pid, in case it was reused.
+     */
+    for (unsigned i = 0; i < n && l->has_exit_code; i++) {
+        VmiTask t;
+
+        if (children[i].pid == (int32_t)pid &&
+            vmi_linux_read_task(l, m, children[i].task, &t) &&
+            t.pid == (int32_t)pid &&
+            vmi_read_u32(m, children[i].task + l->task_exit_code, &status)) {
+            memcpy(child->comm, t.comm, sizeof(child->comm));
+            known = true;
+            break;
+        }
+    }
+    if (!known && kind == VMI_WAIT_STATUS) {
+        known = ptr && vmi_read_u32(m, ptr, &status);
+    } else if (!known) {
+        if (!vmi_read_u32(m, ptr + SI_CODE_OFFSET, &code) ||
+            (code != CLD_KILLED && code != CLD_DUMPED) ||
+            !vmi_read_u32(m, ptr + SI_STATUS_OFFSET(abi), &status)) {
+            return false;
+        }
+        status = (status & 0x7f) | (code == CLD_DUMPED ? 0x80 : 0);
+        known = true;
+    }
+    /* the low 7 bits: 0 for an exit, 0x7f for a stop, else the signal */
+    if (!known || (status & 0x7f) == 0 || (status & 0x7f) == 0x7f) {
+        return false;
+    }
+    *signal = status & 0x7f;
+    *core = status & 0x80;
+    return true;
 }
 
 void vmi_linux_read_process(const VmiLinux *l, VmiMem *m, uint64_t task,
@@ -531,11 +720,18 @@ bool vmi_linux_processes(const VmiLinux *l, const VmiKernel *k, VmiMem *m,
     }
     /*
      * The list is the guest's: it may be changing under us, or be made
-     * cyclic without passing the head again.  The bound ends both.
+     * cyclic without passing the head again.  Every entry is a step, and
+     * the bound ends both; a list cut there would look whole.
      */
-    for (n = 0; next != head && n < VMI_PROCESS_MAX; n++) {
+    for (n = 0; next != head; n++) {
         uint64_t task = next - l->task_tasks;
 
+        if (n == VMI_PROCESS_MAX) {
+            *err = g_strdup_printf("the task list did not lead back to "
+                                   "init_task within %d entries: it is "
+                                   "cyclic or corrupt", VMI_PROCESS_MAX);
+            return false;
+        }
         vmi_linux_read_process(l, m, task, &p);
         if (!fn(&p, opaque) || !vmi_read_u64(m, next, &next)) {
             break;

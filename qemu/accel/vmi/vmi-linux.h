@@ -51,6 +51,15 @@ typedef struct VmiLinux {
     bool has_exe_path;
     uint64_t mm_exe_file, file_f_path, path_mnt, path_dentry;
     uint64_t dentry_d_parent, dentry_d_name, qstr_name;
+    /* mm->arg_start..arg_end: an exec's argv as the kernel copied it */
+    bool has_exec_args;
+    uint64_t mm_arg_start, mm_arg_end;
+    /* a task's children, newest last; has_children if known */
+    bool has_children;
+    uint64_t task_children, task_sibling;
+    /* the wait status a zombie leaves its parent; has_exit_code if known */
+    bool has_exit_code;
+    uint64_t task_exit_code;
     /* crossing mount points; has_mounts if known */
     bool has_mounts;
     uint64_t mount_mnt, mount_mnt_parent, mount_mnt_mountpoint;
@@ -147,24 +156,81 @@ bool vmi_linux_has_syscall(const VmiLinux *l, const char *name);
 /* How many system calls @abi numbers */
 unsigned vmi_kernel_nr_syscalls(const VmiKernel *k, VmiAbi abi);
 
+/*
+ * Bounds of the walk from a file up to the root: components of the path,
+ * steps (a dentry or a mount crossing each, so that a cycle of mounts
+ * ends too) and, for the whole path, VMI_STRING_MAX bytes.
+ */
 #define VMI_PATH_DEPTH      64
+#define VMI_PATH_STEPS      128
 
 /*
  * The path of the program the task at @task runs (mm->exe_file), walked
- * up its dentries and mounts, at most VMI_PATH_DEPTH components and
- * VMI_STRING_MAX bytes; NULL if unreadable or a kernel thread.
+ * up its dentries and across its mounts.  NULL, with *@status
+ * VMI_WALK_UNREADABLE if a read failed or the task is a kernel thread,
+ * or VMI_WALK_LIMIT if the walk reached a bound.
  */
-char *vmi_linux_exe_path(const VmiLinux *l, VmiMem *m, uint64_t task);
+char *vmi_linux_exe_path(const VmiLinux *l, VmiMem *m, uint64_t task,
+                         VmiWalkStatus *status);
 
 /* Read what the process list shows of the task at @task. */
+/*
+ * The argv of the program @task runs, as the kernel copied it onto the
+ * new stack at exec (mm->arg_start..arg_end): after a successful exec
+ * this is what runs, whatever user memory said at the entry.  At most
+ * VMI_ARGV_MAX strings and VMI_ARGV_BYTES_MAX bytes (*@truncated);
+ * NULL, with *@status, if it could not be read.
+ */
+char **vmi_linux_exec_argv(const VmiLinux *l, VmiMem *m, uint64_t task,
+                           bool *truncated, VmiWalkStatus *status);
+
+/*
+ * Is @pid one of the newest children of @parent (a new process, not a
+ * thread, which is not its caller's child)?  1 yes, 0 no, -1 unknown.
+ */
+int vmi_linux_new_child(const VmiLinux *l, VmiMem *m, uint64_t parent,
+                        int32_t pid);
+
+/* A child seen when its parent entered a wait. */
+typedef struct VmiChild {
+    uint64_t task;
+    int32_t pid;
+} VmiChild;
+
+#define VMI_CHILDREN_SEEN   16
+
+/* Up to @max of @task's children (oldest first); how many were read. */
+unsigned vmi_linux_children(const VmiLinux *l, VmiMem *m, uint64_t task,
+                            VmiChild *out, unsigned max);
+
+typedef enum VmiWaitKind {
+    VMI_WAIT_NONE,
+    VMI_WAIT_STATUS,    /* wait4, waitpid: an int wait status */
+    VMI_WAIT_SIGINFO,   /* waitid: a siginfo_t */
+} VmiWaitKind;
+
+/*
+ * A process killed by a signal runs no exit system call: it is seen when
+ * its parent reaps it.  Did the wait of @kind that returned @ret (its
+ * result at @ptr) reap such a process?  The kernel's own record of the
+ * child (its exit_code), among @children seen at the wait's entry, is
+ * preferred; the parent's copy of the result is the fallback.  Fills
+ * @child (pid, name when known), the signal and whether it dumped core.
+ */
+bool vmi_linux_reaped_by_signal(const VmiLinux *l, VmiMem *m, VmiAbi abi,
+                                VmiWaitKind kind, uint64_t ptr, int64_t ret,
+                                const VmiChild *children, unsigned n,
+                                VmiTask *child, int *signal, bool *core);
+
 void vmi_linux_read_process(const VmiLinux *l, VmiMem *m, uint64_t task,
                             VmiProcessInfo *p);
 
 /*
  * Walk the task list from init_task, calling @fn for every process
- * (thread group leader) until it returns false.  At most
- * VMI_PROCESS_MAX entries; a cycle or an unreadable link ends the walk.
- * Returns false, with *@err set, if the list cannot be walked at all.
+ * (thread group leader) until it returns false.  An unreadable link ends
+ * the walk.  Returns false, with *@err set, if the list cannot be walked
+ * at all, or if it did not lead back to init_task within VMI_PROCESS_MAX
+ * entries (a cycle that avoids init_task, or a corrupt list).
  */
 bool vmi_linux_processes(const VmiLinux *l, const VmiKernel *k, VmiMem *m,
                          bool (*fn)(const VmiProcessInfo *p, void *opaque),

@@ -168,3 +168,15 @@ ssize_t vmi_read_cstr(VmiMem *m, uint64_t va, char *buf, size_t size,
     *truncated = true;
     return done;
 }
+
+const char *vmi_walk_error(VmiWalkStatus status)
+{
+    switch (status) {
+    case VMI_WALK_UNREADABLE:
+        return "unreadable";
+    case VMI_WALK_LIMIT:
+        return "walk-limit";
+    default:
+        return NULL;
+    }
+}

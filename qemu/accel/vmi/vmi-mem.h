@@ -50,4 +50,20 @@ bool vmi_read_u32(VmiMem *m, uint64_t va, uint32_t *val);
 ssize_t vmi_read_cstr(VmiMem *m, uint64_t va, char *buf, size_t size,
                       bool *truncated);
 
+/*
+ * How a walk over guest data ended.  Every pointer a walk follows is the
+ * guest's, so each walk counts every step it takes and the bytes it
+ * copies, and stops at fixed bounds.  Reaching one is an error of its
+ * own: the chain was cyclic or deeper than any real one, and what was
+ * walked so far is not passed off as the whole.
+ */
+typedef enum VmiWalkStatus {
+    VMI_WALK_OK,
+    VMI_WALK_UNREADABLE,    /* a read failed */
+    VMI_WALK_LIMIT,         /* a step or byte bound was reached */
+} VmiWalkStatus;
+
+/* An event's "error" member: "unreadable", "walk-limit"; NULL if OK */
+const char *vmi_walk_error(VmiWalkStatus status);
+
 #endif

@@ -192,31 +192,49 @@ static char *named_flags(const char *syscall, const char *arg, uint64_t v)
 
 /* User memory */
 
-char *vmi_user_string(VmiMem *m, uint64_t ptr, bool *truncated,
-                      bool *unreadable)
+/* At most @max bytes of a string at @ptr; *@len: the bytes read. */
+static char *user_string_max(VmiMem *m, uint64_t ptr, size_t max,
+                             size_t *len, bool *truncated, bool *unreadable)
 {
-    g_autofree char *buf = g_malloc(VMI_STRING_MAX + 1);
+    g_autofree char *buf = g_malloc(max + 1);
     bool cut;
-    ssize_t len = vmi_read_cstr(m, ptr, buf, VMI_STRING_MAX + 1, &cut);
+    ssize_t n = vmi_read_cstr(m, ptr, buf, max + 1, &cut);
 
-    if (len < 0) {
+    if (n < 0) {
         *unreadable = true;
         return NULL;
     }
     *truncated |= cut;
-    return g_utf8_make_valid(buf, len);
+    *len = n;
+    return g_utf8_make_valid(buf, n);
+}
+
+char *vmi_user_string(VmiMem *m, uint64_t ptr, bool *truncated,
+                      bool *unreadable)
+{
+    size_t len;
+
+    return user_string_max(m, ptr, VMI_STRING_MAX, &len, truncated,
+                           unreadable);
 }
 
 char **vmi_user_strings(VmiMem *m, uint64_t ptr, unsigned ptr_size,
                         bool *truncated, bool *unreadable)
 {
     GPtrArray *v = g_ptr_array_new();
+    /*
+     * The entry and string bounds alone would let one array copy a
+     * megabyte on the vCPU thread; each string counts its NUL, so that
+     * empty strings use the budget too, and one byte left holds none.
+     */
+    size_t left = VMI_ARGV_BYTES_MAX;
 
     for (unsigned i = 0; ; i++) {
         uint64_t s;
         char *str = NULL;
+        size_t len;
 
-        if (i == VMI_ARGV_MAX) {
+        if (i == VMI_ARGV_MAX || left <= 1) {
             *truncated = true;
             break;
         }
@@ -233,11 +251,13 @@ char **vmi_user_strings(VmiMem *m, uint64_t ptr, unsigned ptr_size,
             break;
         }
         if (s) {
-            str = vmi_user_string(m, s, truncated, unreadable);
+            str = user_string_max(m, s, MIN(VMI_STRING_MAX, left - 1), &len,
+                                  truncated, unreadable);
         }
         if (!str) {
             break;
         }
+        left -= len + 1;
         g_ptr_array_add(v, str);
     }
     g_ptr_array_add(v, NULL);

@@ -13,6 +13,7 @@
 #define VMI_PROTO_TEXT_MAX  64
 #define VMI_STRING_MAX      4096    /* bytes of one string */
 #define VMI_ARGV_MAX        256     /* strings of one array */
+#define VMI_ARGV_BYTES_MAX  65536   /* bytes of one array's strings */
 
 /*
  * One system call's parameters as the kernel declares them
@@ -82,9 +83,10 @@ void vmi_params_clear(VmiParams *ps);
 
 /*
  * A string (at most 4096 bytes, made valid UTF-8), or a NULL-terminated
- * array of them (at most 256) whose pointers are @ptr_size bytes, from
- * the process @m maps.  Sets
- * *@truncated when a bound cut it, *@unreadable when memory was missing.
+ * array of them (at most 256, and 65536 bytes read in all, NULs
+ * included) whose pointers are @ptr_size bytes, from the process @m
+ * maps.  Sets *@truncated when a bound cut it, *@unreadable when memory
+ * was missing.
  */
 char *vmi_user_string(VmiMem *m, uint64_t ptr, bool *truncated,
                       bool *unreadable);

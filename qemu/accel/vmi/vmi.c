@@ -42,11 +42,13 @@
 #include "hw/core/cpu.h"
 #include "system/hw_accel.h"
 #include "system/kvm.h"
+#include "system/reset.h"
 #include "system/cpus.h"
 #include "system/tcg.h"
 #include "system/vmi.h"
 #include "cpu.h"
 #include "vmi-internal.h"
+#include "vmi-pending.h"
 
 /* Events queued per vCPU by default, and the bounds of -vmi ring-size= */
 #define VMI_RING_SIZE       65536
@@ -63,6 +65,14 @@
 #define VMI_DRAIN_PAUSE_NS  (50 * SCALE_US)
 /* System calls in flight tracked at once; a guest can't grow it further. */
 #define VMI_PENDING_MAX     65536
+/*
+ * Kernels identified earlier in a session, kept for a guest that switches
+ * back (kexec, a hostile kernel alternating MSR_LSTAR): identifying one
+ * reads hundreds of prototypes.
+ */
+#define VMI_KERNELS_KEPT    4
+/* at most this many identifications of a new MSR_LSTAR per second */
+#define VMI_IDENTIFY_PER_S  8
 /* Output a consumer may have queued before the rings stop draining */
 #define VMI_BACKLOG_MAX     (4 * MiB)
 /* How often a stalled drain looks at its consumer again */
@@ -98,9 +108,12 @@ typedef struct VmiEvent {
     VmiProcessStartKind start_kind;
     int32_t pid, ppid;
     int code;
+    int signal;             /* exit: the signal that killed it, or 0 */
+    bool core_dumped;
     char *path;
     char **argv;
-    bool truncated, unreadable;
+    bool truncated;
+    const char *error;      /* static: "unreadable", "walk-limit" */
 } VmiEvent;
 
 /* Single producer (the vCPU's thread), single consumer (the main loop). */
@@ -125,7 +138,7 @@ typedef struct VmiRing {
 
 /* What a system call in flight needs at its exit */
 typedef struct VmiPending {
-    uint64_t task;      /* hash key: the task_struct's address */
+    VmiPendingEntry e;  /* the table's part: task address, tgid */
     int32_t pid;
     VmiAbi abi;
     uint64_t nr;
@@ -134,9 +147,17 @@ typedef struct VmiPending {
     bool makes_child;   /* fork, vfork, clone, clone3 */
     VmiProcessStartKind child_kind;
     uint64_t clone_flags;
-    char *exec_path;    /* execve, execveat: for VMI_PROCESS_START */
-    char **exec_argv;
-    bool exec_truncated, path_unreadable, argv_unreadable;
+    /*
+     * clone3's flags are in user memory, which the caller's other
+     * threads can rewrite after we read them: check with the kernel.
+     */
+    bool flags_in_memory, flags_unreadable;
+    bool exec;          /* execve, execveat */
+    /* wait4, waitpid, waitid: where the result goes, children seen */
+    VmiWaitKind wait_kind;
+    uint64_t wait_result;
+    VmiChild *children;
+    unsigned nr_children;
 } VmiPending;
 
 /* Per system call number: what the filter wants of it */
@@ -167,9 +188,12 @@ typedef struct VmiSession {
     VmiKernel *kernel;      /* RCU-published, replaced on reboot */
     VmiTraceFilter *filter; /* RCU-published; never NULL when enabled */
     QemuMutex lock;         /* protects the members below */
+    VmiKernel *kept[VMI_KERNELS_KEPT];  /* earlier kernels, newest first */
+    int64_t identify_window_ms;         /* rate limit of identification */
+    unsigned identify_count;
     uint64_t failed_lstar;
     char *error;
-    GHashTable *pending;    /* task address -> VmiPending */
+    VmiPendingTable pending;    /* of VmiPending */
     uint32_t nr_pending;    /* its size, also read without the lock */
 } VmiSession;
 
@@ -319,11 +343,14 @@ static void event_free(VmiEvent *ev)
 /* Filter */
 
 #define CLONE_THREAD_FLAG   0x00010000
+#define CLONE_PARENT_FLAG   0x00008000
 
 static const char *const lifecycle_syscalls[] = {
     "fork", "vfork", "clone", "clone3", "execve", "execveat", "exit",
-    "exit_group", NULL
+    "exit_group", "wait4", "waitpid", "waitid", NULL
 };
+
+#define WNOWAIT_FLAG        0x01000000
 
 static bool strv_has(char **v, const char *s)
 {
@@ -460,8 +487,8 @@ static VmiTraceFilter *filter_new(const VmiFilter *q, const VmiLinux *l,
         }
         for (pid = q->pids; pid; pid = pid->next) {
             if (pid->value < 0 || pid->value > INT32_MAX) {
-                error_setg(errp, "filter: pid %" PRId64 " is out of range",
-                           pid->value);
+                error_setg(errp, "filter: pid %" PRId64 " is out of range "
+                           "(0 to %d)", pid->value, INT32_MAX);
                 return NULL;
             }
             g_array_append_val(pids, pid->value);
@@ -516,10 +543,11 @@ static void filter_publish(VmiSession *s, VmiTraceFilter *f)
 
 /* Session */
 
-static void pending_free(VmiPending *p)
+static void pending_free(VmiPendingEntry *e)
 {
-    g_free(p->exec_path);
-    g_strfreev(p->exec_argv);
+    VmiPending *p = container_of(e, VmiPending, e);
+
+    g_free(p->children);
     g_free(p);
 }
 
@@ -592,10 +620,13 @@ static VmiOs *os_get(const char *path, Error **errp)
 
 static void session_free(VmiSession *s)
 {
+    for (unsigned i = 0; i < VMI_KERNELS_KEPT; i++) {
+        vmi_kernel_free(s->kept[i]);
+    }
     vmi_kernel_free(s->kernel);
     os_put(s->osref);
     filter_free(s->filter);
-    g_hash_table_destroy(s->pending);
+    vmi_pending_destroy(&s->pending);
     g_free(s->error);
     qemu_mutex_destroy(&s->lock);
     g_free(s);
@@ -618,8 +649,7 @@ static VmiSession *session_new(const char *profile, Error **errp)
     s->osref = o;
     s->os = o->os;
     qemu_mutex_init(&s->lock);
-    s->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
-                                       (GDestroyNotify)pending_free);
+    vmi_pending_init(&s->pending, VMI_PENDING_MAX, pending_free);
     return s;
 }
 
@@ -632,6 +662,67 @@ static void kernel_rcu_cb(VmiKernelRcu *r)
 {
     vmi_kernel_free(r->kernel);
     g_free(r);
+}
+
+/* An earlier kernel of the session behind @lstar, taken out; s->lock held. */
+static VmiKernel *kept_take(VmiSession *s, uint64_t lstar)
+{
+    for (unsigned i = 0; i < VMI_KERNELS_KEPT; i++) {
+        VmiKernel *k = s->kept[i];
+
+        if (k && k->lstar == lstar) {
+            memmove(&s->kept[i], &s->kept[i + 1],
+                    (VMI_KERNELS_KEPT - 1 - i) * sizeof(s->kept[0]));
+            s->kept[VMI_KERNELS_KEPT - 1] = NULL;
+            return k;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Keep @old, no longer current, for a switch back; the oldest kept one
+ * goes, after every reader of it is done.  s->lock held.
+ */
+static void kept_put(VmiSession *s, VmiKernel *old)
+{
+    VmiKernel *gone = s->kept[VMI_KERNELS_KEPT - 1];
+
+    memmove(&s->kept[1], &s->kept[0],
+            (VMI_KERNELS_KEPT - 1) * sizeof(s->kept[0]));
+    s->kept[0] = old;
+    if (gone) {
+        VmiKernelRcu *r = g_new0(VmiKernelRcu, 1);
+
+        r->kernel = gone;
+        call_rcu(r, kernel_rcu_cb, rcu);
+    }
+}
+
+/*
+ * A guest that keeps writing new MSR_LSTAR values would otherwise make
+ * every system call a full identification.  s->lock held.
+ */
+static bool identify_allowed(VmiSession *s)
+{
+    int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+
+    if (now - s->identify_window_ms >= 1000) {
+        s->identify_window_ms = now;
+        s->identify_count = 0;
+    }
+    if (s->identify_count >= VMI_IDENTIFY_PER_S) {
+        if (s->identify_count++ == VMI_IDENTIFY_PER_S) {
+            g_free(s->error);
+            s->error = g_strdup_printf("the guest changed MSR_LSTAR more "
+                                       "than %d times in a second: "
+                                       "identification paused",
+                                       VMI_IDENTIFY_PER_S);
+        }
+        return false;
+    }
+    s->identify_count++;
+    return true;
 }
 
 /*
@@ -653,7 +744,13 @@ static const VmiKernel *session_identify(VmiSession *s, VmiMem *m,
     if (lstar == 0 || lstar == s->failed_lstar) {
         return NULL;
     }
-    k = vmi_linux_identify(s->os, m, lstar, &err);
+    k = kept_take(s, lstar);
+    if (!k) {
+        if (!identify_allowed(s)) {
+            return NULL;
+        }
+        k = vmi_linux_identify(s->os, m, lstar, &err);
+    }
     if (!k) {
         g_free(s->error);
         s->error = g_steal_pointer(&err);
@@ -662,17 +759,15 @@ static const VmiKernel *session_identify(VmiSession *s, VmiMem *m,
     }
     g_clear_pointer(&s->error, g_free);
     s->failed_lstar = 0;
-    g_hash_table_remove_all(s->pending);
+    /* the other kernel's calls in flight never return to this one */
+    vmi_pending_clear(&s->pending);
     qatomic_set(&s->nr_pending, 0);
     qatomic_rcu_set(&s->kernel, k);
     if (s->filter) {
         filter_publish(s, filter_copy(s->filter));
     }
     if (old) {
-        VmiKernelRcu *r = g_new0(VmiKernelRcu, 1);
-
-        r->kernel = old;
-        call_rcu(r, kernel_rcu_cb, rcu);
+        kept_put(s, old);
     }
     return k;
 }
@@ -693,49 +788,78 @@ static void pending_add(VmiSession *s, VmiPending *p)
 {
     p->entered_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     QEMU_LOCK_GUARD(&s->lock);
-    if (g_hash_table_size(s->pending) >= VMI_PENDING_MAX) {
-        /* tasks killed inside a system call never return: forget them */
-        g_hash_table_remove_all(s->pending);
-    }
-    g_hash_table_replace(s->pending, &p->task, p);
-    qatomic_store_release(&s->nr_pending, g_hash_table_size(s->pending));
+    vmi_pending_add(&s->pending, &p->e);
+    qatomic_store_release(&s->nr_pending, vmi_pending_count(&s->pending));
+}
+
+/* Thread group @tgid exits: its threads' calls in flight never return. */
+static void pending_drop_group(VmiSession *s, int32_t tgid)
+{
+    QEMU_LOCK_GUARD(&s->lock);
+    vmi_pending_drop_group(&s->pending, tgid);
+    qatomic_store_release(&s->nr_pending, vmi_pending_count(&s->pending));
 }
 
 /* Remove @task's system call in flight and return it; NULL if none. */
 static VmiPending *pending_take(VmiSession *s, uint64_t task)
 {
-    VmiPending *p;
+    VmiPendingEntry *e;
 
     QEMU_LOCK_GUARD(&s->lock);
-    p = g_hash_table_lookup(s->pending, &task);
-    if (p) {
-        g_hash_table_steal(s->pending, &task);
-        qatomic_store_release(&s->nr_pending, g_hash_table_size(s->pending));
+    e = vmi_pending_take(&s->pending, task);
+    if (!e) {
+        return NULL;
     }
-    return p;
+    qatomic_store_release(&s->nr_pending, vmi_pending_count(&s->pending));
+    return container_of(e, VmiPending, e);
 }
 
 /* Event rings */
 
-static void rings_init(void)
+/*
+ * The rings, made once: ring-size slots for every vCPU the machine may
+ * have (maxcpus, for hotplug).  maxcpus x ring-size can be more than the
+ * host gives: fail vmi-enable or -vmi with the sizes, not abort QEMU.
+ */
+static bool rings_init(Error **errp)
 {
     MachineState *ms = MACHINE(qdev_get_machine());
     unsigned n = ms->smp.max_cpus;
+    uint32_t size = vmi.ring_size ? vmi.ring_size : VMI_RING_SIZE;
+    uint64_t bytes = (uint64_t)n * size * sizeof(VmiEvent *);
+    VmiRing *rings = NULL;
+    unsigned i = 0;
 
     if (vmi.rings) {
-        return;
+        return true;
     }
-    if (!vmi.ring_size) {
-        vmi.ring_size = VMI_RING_SIZE;
+    if (bytes <= SIZE_MAX) {
+        rings = g_try_new0(VmiRing, n);
     }
-    vmi.rings = g_new0(VmiRing, n);
-    for (unsigned i = 0; i < n; i++) {
-        vmi.rings[i].slots = g_new0(VmiEvent *, vmi.ring_size);
-        g_queue_init(&vmi.rings[i].overflow);
+    for (; rings && i < n; i++) {
+        rings[i].slots = g_try_new0(VmiEvent *, size);
+        if (!rings[i].slots) {
+            break;
+        }
+        g_queue_init(&rings[i].overflow);
     }
+    if (!rings || i < n) {
+        while (rings && i-- > 0) {
+            g_free(rings[i].slots);
+        }
+        g_free(rings);
+        error_setg(errp, "cannot allocate the event rings: %u vCPUs "
+                   "(maxcpus) x %" PRIu32 " events (ring-size) x %zu "
+                   "bytes = %" PRIu64 " MiB; lower ring-size or maxcpus",
+                   n, size, sizeof(VmiEvent *), bytes / MiB);
+        return false;
+    }
+    vmi.ring_size = size;
+    vmi.rings = rings;
     vmi.nr_rings = n;
     qemu_mutex_init(&vmi.room_lock);
     qemu_cond_init(&vmi.room);
+    return true;
 }
 
 static VmiRing *ring_for(CPUState *cs)
@@ -906,12 +1030,10 @@ static void entry_args(const VmiSession *s, VmiMem *m, const VmiRegs *r,
 }
 
 /* What the exit of a fork or exec needs, read at its entry. */
-static void lifecycle_enter(VmiMem *m, const char *name, VmiAbi abi,
+static void lifecycle_enter(const VmiSession *s, VmiMem *m,
+                            const VmiTask *task, const char *name,
                             const uint64_t args[6], VmiPending *p)
 {
-    unsigned ptr_size = abi == VMI_ABI_IA32 ? 4 : 8;
-    int path = -1;
-
     if (!strcmp(name, "fork")) {
         p->makes_child = true;
         p->child_kind = VMI_PROCESS_START_KIND_FORK;
@@ -926,18 +1048,28 @@ static void lifecycle_enter(VmiMem *m, const char *name, VmiAbi abi,
         p->makes_child = true;
         p->child_kind = VMI_PROCESS_START_KIND_CLONE;
         /* struct clone_args starts with the u64 flags */
-        vmi_read_u64(m, args[0], &p->clone_flags);
-    } else if (!strcmp(name, "execve")) {
-        path = 0;
-    } else if (!strcmp(name, "execveat")) {
-        path = 1;
+        p->flags_in_memory = true;
+        p->flags_unreadable = !vmi_read_u64(m, args[0], &p->clone_flags);
+    } else if (!strcmp(name, "execve") || !strcmp(name, "execveat")) {
+        /*
+         * Nothing is read here: what a successful exec runs is read
+         * from the kernel at its return, not from user memory that a
+         * racing thread can rewrite (or that a child fresh from fork
+         * does not map yet).
+         */
+        p->exec = true;
+    } else if (!strcmp(name, "wait4") || !strcmp(name, "waitpid")) {
+        p->wait_kind = VMI_WAIT_STATUS;
+        p->wait_result = args[1];
+    } else if (!strcmp(name, "waitid") && !(args[3] & WNOWAIT_FLAG)) {
+        p->wait_kind = VMI_WAIT_SIGINFO;
+        p->wait_result = args[2];
     }
-    if (path >= 0) {
-        p->exec_path = vmi_user_string(m, args[path], &p->exec_truncated,
-                                       &p->path_unreadable);
-        p->exec_argv = vmi_user_strings(m, args[path + 1], ptr_size,
-                                        &p->exec_truncated,
-                                        &p->argv_unreadable);
+    if (p->wait_kind) {
+        /* a child killed while its parent waits is among these */
+        p->children = g_new(VmiChild, VMI_CHILDREN_SEEN);
+        p->nr_children = vmi_linux_children(s->os, m, task->addr,
+                                            p->children, VMI_CHILDREN_SEEN);
     }
 }
 
@@ -990,13 +1122,14 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
         ((report && f->exit) || (select & SELECT_LIFECYCLE))) {
         VmiPending *p = g_new0(VmiPending, 1);
 
-        p->task = task.addr;
+        p->e.task = task.addr;
+        p->e.tgid = task.tgid;
         p->pid = task.pid;
         p->abi = r->abi;
         p->nr = r->nr;
         p->report_exit = report && f->exit;
         if (select & SELECT_LIFECYCLE) {
-            lifecycle_enter(&m, name, r->abi, args, p);
+            lifecycle_enter(s, &m, &task, name, args, p);
         }
         pending_add(s, p);
     }
@@ -1025,6 +1158,37 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
         ev->code = args[0] & 0xff;
         ring_offer(cs, ring, ev);
     }
+    if (task_known && !strcmp(name, "exit_group") &&
+        qatomic_load_acquire(&s->nr_pending)) {
+        pending_drop_group(s, task.tgid);
+    }
+}
+
+/*
+ * Did the fork or clone that returned @child to @task make a process (not
+ * a thread)?  clone's flags come from a register; clone3's from user
+ * memory, so the kernel's list of @task's children decides.
+ */
+static bool new_process(const VmiSession *s, VmiMem *m, const VmiPending *p,
+                        const VmiTask *task, int64_t child)
+{
+    uint64_t parent = task->addr;
+    int known;
+
+    if (!p->flags_in_memory) {
+        return !(p->clone_flags & CLONE_THREAD_FLAG);
+    }
+    /* CLONE_PARENT: the child is its caller's sibling */
+    if (!p->flags_unreadable && (p->clone_flags & CLONE_PARENT_FLAG) &&
+        (!s->os->has_tasks ||
+         !vmi_read_u64(m, task->addr + s->os->task_real_parent, &parent))) {
+        parent = 0;
+    }
+    known = parent ? vmi_linux_new_child(s->os, m, parent, child) : -1;
+    if (known >= 0) {
+        return known;
+    }
+    return !p->flags_unreadable && !(p->clone_flags & CLONE_THREAD_FLAG);
 }
 
 /* The process events a successful fork or exec makes at its return. */
@@ -1034,8 +1198,9 @@ static void lifecycle_exit(CPUState *cs, VmiRing *ring, const VmiSession *s,
 {
     VmiEvent *ev;
 
-    if (p->exec_argv && ret == 0) {
+    if (p->exec && ret == 0) {
         VmiProcessInfo info = { .ppid = -1 };
+        VmiWalkStatus path_status, argv_status;
 
         ev = event_new(cs, VMI_EVENT_PROCESS_START, r->cr3, task, true);
         ev->start_kind = VMI_PROCESS_START_KIND_EXEC;
@@ -1044,21 +1209,33 @@ static void lifecycle_exit(CPUState *cs, VmiRing *ring, const VmiSession *s,
             vmi_linux_read_process(s->os, m, task->addr, &info);
         }
         ev->ppid = info.ppid;
-        /*
-         * The name the program was executed by; where that was not
-         * readable at the entry (a page not faulted in yet), the path
-         * of the file it runs.
-         */
-        ev->path = g_steal_pointer(&p->exec_path);
-        if (!ev->path) {
-            ev->path = vmi_linux_exe_path(s->os, m, task->addr);
+        /* the file the kernel runs, and the argv it copied */
+        ev->path = vmi_linux_exe_path(s->os, m, task->addr, &path_status);
+        ev->argv = vmi_linux_exec_argv(s->os, m, task->addr, &ev->truncated,
+                                       &argv_status);
+        if (!ev->argv) {
+            ev->argv = g_new0(char *, 1);
         }
-        ev->argv = g_steal_pointer(&p->exec_argv);
-        ev->truncated = p->exec_truncated;
-        ev->unreadable = !ev->path || p->argv_unreadable;
+        /* a walk that reached its bound is not missing memory */
+        ev->error = vmi_walk_error(path_status != VMI_WALK_OK ?
+                                   path_status : argv_status);
         ring_offer(cs, ring, ev);
-    } else if (ret > 0 && p->makes_child &&
-               !(p->clone_flags & CLONE_THREAD_FLAG)) {
+    } else if (p->wait_kind) {
+        VmiTask child;
+        int signal;
+        bool core;
+
+        if (vmi_linux_reaped_by_signal(s->os, m, p->abi, p->wait_kind,
+                                       p->wait_result, ret, p->children,
+                                       p->nr_children, &child, &signal,
+                                       &core)) {
+            ev = event_new(cs, VMI_EVENT_PROCESS_EXIT, r->cr3, &child, true);
+            ev->signal = signal;
+            ev->core_dumped = core;
+            ev->code = 128 + signal;
+            ring_offer(cs, ring, ev);
+        }
+    } else if (ret > 0 && p->makes_child && new_process(s, m, p, task, ret)) {
         ev = event_new(cs, VMI_EVENT_PROCESS_START, r->cr3, task, true);
         ev->start_kind = p->child_kind;
         ev->pid = ret;
@@ -1103,7 +1280,7 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
     }
     if (!vmi_linux_read_task(s->os, &m, addr, &task) || task.pid != p->pid) {
         /* a freed task_struct may have been reused by a new task */
-        pending_free(p);
+        pending_free(&p->e);
         return;
     }
     if (r->pt_regs && !vmi_read_u64(&m, r->pt_regs + s->os->pt_regs_ax,
@@ -1125,10 +1302,10 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
                          p->entered_ns;
         ring_offer(cs, ring, ev);
     }
-    if (p->makes_child || p->exec_argv) {
+    if (p->makes_child || p->exec || p->wait_kind) {
         lifecycle_exit(cs, ring, s, &m, r, p, &task, ret);
     }
-    pending_free(p);
+    pending_free(&p->e);
 }
 
 void vmi_syscall_enter(CPUState *cs)
@@ -1176,6 +1353,26 @@ void vmi_return_to_user(CPUState *cs)
 
     regs_from_env(cs, &r);
     vmi_trap_return_to_user(cs, &r);
+}
+
+/*
+ * A system reset: no call in flight will return, even if the kernel that
+ * boots next has the same entry point (nokaslr) and reuses task addresses.
+ */
+static void vmi_reset(void *opaque)
+{
+    VmiSession *s;
+
+    RCU_READ_LOCK_GUARD();
+    s = qatomic_rcu_read(&vmi.session);
+    if (s) {
+        if (s->mechanism == VMI_MECHANISM_KVM_HWBP) {
+            vmi_kvm_reset();
+        }
+        QEMU_LOCK_GUARD(&s->lock);
+        vmi_pending_clear(&s->pending);
+        qatomic_set(&s->nr_pending, 0);
+    }
 }
 
 void vmi_lstar_written(CPUState *cs, const VmiRegs *r)
@@ -1448,6 +1645,10 @@ static void process_event_emit(VmiEvent *ev)
         e->pid = ev->task.tgid;
         e->name = g_steal_pointer(&name);
         e->code = ev->code;
+        e->has_signal = ev->signal != 0;
+        e->signal = ev->signal;
+        e->has_core_dumped = ev->core_dumped;
+        e->core_dumped = ev->core_dumped;
         EMIT_EVENT(VmiProcessExitEvent, "VMI_PROCESS_EXIT",
                    qapi_event_send_vmi_process_exit, e);
         qapi_free_VmiProcessExitEvent(e);
@@ -1466,7 +1667,7 @@ static void process_event_emit(VmiEvent *ev)
             QAPI_LIST_APPEND(tail, g_steal_pointer(a));
         }
         e->has_truncated = e->truncated = ev->truncated;
-        e->error = ev->unreadable ? g_strdup("unreadable") : NULL;
+        e->error = g_strdup(ev->error);
         EMIT_EVENT(VmiProcessStartEvent, "VMI_PROCESS_START",
                    qapi_event_send_vmi_process_start, e);
         qapi_free_VmiProcessStartEvent(e);
@@ -1789,6 +1990,10 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
     }
 
     filter_bind(s->filter, s->kernel);
+    /* before anything is registered or published: nothing to undo */
+    if (!rings_init(errp)) {
+        goto fail;
+    }
 
     /* pending calls and queued events are not part of the VM's state */
     error_setg(&vmi.migration_blocker, "introspection is enabled: its "
@@ -1802,12 +2007,12 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
         goto fail;
     }
     if (!vmi.bh) {
+        qemu_register_reset(vmi_reset, NULL);
         vmi.bh = qemu_bh_new(vmi_drain, NULL);
         vmi.retry = timer_new_ns(QEMU_CLOCK_REALTIME, drain_retry, NULL);
         vmi.lost_timer = timer_new_ms(QEMU_CLOCK_REALTIME, report_lost,
                                       NULL);
     }
-    rings_init();
     for (unsigned i = 0; i < vmi.nr_rings; i++) {
         VmiRing *r = &vmi.rings[i];
 
@@ -1882,11 +2087,12 @@ void qmp_vmi_disable(Error **errp)
     if (!s) {
         return;
     }
+    /* unpublished first: an LSTAR write after this cannot arm anything */
+    qatomic_set(&vmi_syscall_hooks_on, false);
+    qatomic_rcu_set(&vmi.session, NULL);
     if (s->mechanism == VMI_MECHANISM_KVM_HWBP) {
         vmi_kvm_stop();
     }
-    qatomic_set(&vmi_syscall_hooks_on, false);
-    qatomic_rcu_set(&vmi.session, NULL);
     call_rcu(s, session_free_rcu, rcu);
     /* what was trapped goes where the session sent it, losses included */
     drain_all();
@@ -1926,6 +2132,8 @@ VmiInfo *qmp_query_vmi(Error **errp)
             info->has_prototypes = true;
             info->prototypes = s->kernel->nr_protos;
         }
+        info->pending = vmi_pending_count(&s->pending);
+        info->pending_evicted = s->pending.evicted;
     }
     info->events = vmi.events;
     info->overflow = qatomic_read(&vmi.overflow);
@@ -2093,24 +2301,44 @@ void vmi_cmdline_start(Error **errp)
 
 static CPUState *vcpu_or_error(bool has_vcpu, uint32_t vcpu, Error **errp)
 {
-    CPUState *cs = qemu_get_cpu(has_vcpu ? vcpu : 0);
+    uint32_t index = has_vcpu ? vcpu : 0;
+    /* qemu_get_cpu() takes an int: above INT_MAX it would wrap */
+    CPUState *cs = index <= INT_MAX ? qemu_get_cpu(index) : NULL;
 
     if (!cs) {
-        error_setg(errp, "no vCPU %" PRIu32, has_vcpu ? vcpu : 0);
+        error_setg(errp, "no vCPU %" PRIu32, index);
     }
     return cs;
 }
 
-static bool process_cr3(int64_t pid, uint64_t *cr3, Error **errp);
+/*
+ * QAPI's int is 64-bit, the guest's pid_t 32-bit: a value outside is no
+ * pid, not one to look for (nor, negative, "every process").
+ */
+static bool check_pid(int64_t pid, Error **errp)
+{
+    if (pid < 0 || pid > INT32_MAX) {
+        error_setg(errp, "pid %" PRId64 " is out of range (0 to %d)", pid,
+                   INT32_MAX);
+        return false;
+    }
+    return true;
+}
+
+static bool process_cr3(int32_t pid, uint64_t *cr3, Error **errp);
 
 /* The page tables to walk: @cr3 or @pid's if given, else the vCPU's. */
 static bool mem_for_query(VmiMem *m, bool has_cr3, uint64_t *cr3,
                           bool has_pid, int64_t pid, bool has_vcpu,
                           uint32_t vcpu, Error **errp)
 {
-    CPUState *cs = vcpu_or_error(has_vcpu, vcpu, errp);
+    CPUState *cs;
     CPUX86State *env;
 
+    if (has_pid && !check_pid(pid, errp)) {
+        return false;
+    }
+    cs = vcpu_or_error(has_vcpu, vcpu, errp);
     if (!cs) {
         return false;
     }
@@ -2132,11 +2360,27 @@ static bool mem_for_query(VmiMem *m, bool has_cr3, uint64_t *cr3,
     return true;
 }
 
-/* Kernel memory as vCPU 0 sees it, for walks that start from symbols */
+/*
+ * vCPU 0's registers, for kernel_mem().  Call it before the RCU read-side
+ * section: under KVM it waits for the vCPU's thread.
+ */
+static void kernel_sync(void)
+{
+    if (first_cpu) {
+        cpu_synchronize_state(first_cpu);
+    }
+}
+
+/*
+ * The identified kernel, and kernel memory as vCPU 0 sees it, for walks
+ * that start from symbols.  The caller holds the RCU read lock for as
+ * long as it uses the kernel: a vCPU that identifies another one (the
+ * guest rebooted) frees this one after a grace period.
+ */
 static const VmiKernel *kernel_mem(VmiSession *s, VmiMem *m, Error **errp)
 {
     CPUState *cs = first_cpu;
-    const VmiKernel *k = s ? s->kernel : NULL;
+    const VmiKernel *k = s ? qatomic_rcu_read(&s->kernel) : NULL;
     VmiRegs r;
 
     if (!s) {
@@ -2148,7 +2392,6 @@ static const VmiKernel *kernel_mem(VmiSession *s, VmiMem *m, Error **errp)
         error_setg(errp, "the guest kernel is not identified yet");
         return NULL;
     }
-    cpu_synchronize_state(cs);
     regs_from_env(cs, &r);
     mem_for_regs(m, s, cs, &r);
     return k;
@@ -2156,8 +2399,9 @@ static const VmiKernel *kernel_mem(VmiSession *s, VmiMem *m, Error **errp)
 
 typedef struct ProcessWalk {
     VmiMem *m;
+    bool all;               /* list every process at @tail */
     VmiProcessEntryList **tail;
-    int64_t pid;            /* the one to find; -1 for all */
+    int32_t pid;            /* else find this one */
     VmiProcessInfo found;
     bool hit;
 } ProcessWalk;
@@ -2168,7 +2412,7 @@ static bool collect_process(const VmiProcessInfo *p, void *opaque)
     VmiProcessEntry *e;
     uint64_t pa;
 
-    if (w->pid >= 0) {
+    if (!w->all) {
         if (p->tgid == w->pid) {
             w->found = *p;
             w->hit = true;
@@ -2198,11 +2442,14 @@ VmiProcessEntryList *qmp_query_vmi_processes(Error **errp)
 {
     VmiProcessEntryList *list = NULL;
     g_autofree char *err = NULL;
-    VmiSession *s = vmi.session;
-    ProcessWalk w = { .tail = &list, .pid = -1 };
+    ProcessWalk w = { .all = true, .tail = &list };
     const VmiKernel *k;
+    VmiSession *s;
     VmiMem m;
 
+    kernel_sync();
+    RCU_READ_LOCK_GUARD();
+    s = qatomic_rcu_read(&vmi.session);
     k = kernel_mem(s, &m, errp);
     if (!k) {
         return NULL;
@@ -2210,20 +2457,24 @@ VmiProcessEntryList *qmp_query_vmi_processes(Error **errp)
     w.m = &m;
     if (!vmi_linux_processes(s->os, k, &m, collect_process, &w, &err)) {
         error_setg(errp, "%s", err);
+        qapi_free_VmiProcessEntryList(list);
         return NULL;
     }
     return list;
 }
 
 /* The CR3 of process @pid's address space */
-static bool process_cr3(int64_t pid, uint64_t *cr3, Error **errp)
+static bool process_cr3(int32_t pid, uint64_t *cr3, Error **errp)
 {
     g_autofree char *err = NULL;
-    VmiSession *s = vmi.session;
     ProcessWalk w = { .pid = pid };
     const VmiKernel *k;
+    VmiSession *s;
     VmiMem m;
 
+    kernel_sync();
+    RCU_READ_LOCK_GUARD();
+    s = qatomic_rcu_read(&vmi.session);
     k = kernel_mem(s, &m, errp);
     if (!k) {
         return false;
@@ -2234,27 +2485,33 @@ static bool process_cr3(int64_t pid, uint64_t *cr3, Error **errp)
         return false;
     }
     if (!w.hit) {
-        error_setg(errp, "no process with pid %" PRId64, pid);
+        error_setg(errp, "no process with pid %" PRId32, pid);
         return false;
     }
     if (!w.found.pgd) {
-        error_setg(errp, "process %" PRId64 " (%s) is a kernel thread: it "
+        error_setg(errp, "process %" PRId32 " (%s) is a kernel thread: it "
                    "has no user address space", pid, w.found.comm);
         return false;
     }
     if (!vmi_translate(&m, w.found.pgd, cr3)) {
-        error_setg(errp, "the page tables of process %" PRId64 " at 0x%"
+        error_setg(errp, "the page tables of process %" PRId32 " at 0x%"
                    PRIx64 " are not mapped", pid, w.found.pgd);
         return false;
     }
     return true;
 }
 
-static bool check_size(uint32_t size, Error **errp)
+/* @size bytes at @address: 1 to VMI_READ_MAX, not past 2^64 - 1 */
+static bool check_range(uint64_t address, uint32_t size, Error **errp)
 {
     if (size == 0 || size > VMI_READ_MAX) {
         error_setg(errp, "size %" PRIu32 " is out of range (1 to %d)", size,
                    VMI_READ_MAX);
+        return false;
+    }
+    if (size - 1 > UINT64_MAX - address) {
+        error_setg(errp, "0x%" PRIx64 "+%" PRIu32 " runs past the end of "
+                   "the address space", address, size);
         return false;
     }
     return true;
@@ -2278,7 +2535,7 @@ VmiMemory *qmp_vmi_read_virtual(uint64_t address, uint32_t size,
     g_autofree uint8_t *buf = NULL;
     VmiMem m;
 
-    if (!check_size(size, errp) ||
+    if (!check_range(address, size, errp) ||
         !mem_for_query(&m, has_cr3, &cr3, has_pid, pid, has_vcpu, vcpu,
                        errp)) {
         return NULL;
@@ -2297,12 +2554,11 @@ VmiMemory *qmp_vmi_read_physical(uint64_t address, uint32_t size,
 {
     g_autofree uint8_t *buf = NULL;
 
-    if (!check_size(size, errp)) {
+    if (!check_range(address, size, errp)) {
         return NULL;
     }
     buf = g_malloc(size);
-    if (address + size < address ||
-        !read_guest_ram(&address_space_memory, address, buf, size)) {
+    if (!read_guest_ram(&address_space_memory, address, buf, size)) {
         error_setg(errp, "physical 0x%" PRIx64 "+%" PRIu32 " is not guest "
                    "RAM", address, size);
         return NULL;
