@@ -14,7 +14,8 @@
     "  \"comm\": {\"offset\": 2976}, \"tasks\": {\"offset\": 2200}," \
     "  \"real_parent\": {\"offset\": 2440}, \"mm\": {\"offset\": 2296}," \
     "  \"cred\": {\"offset\": 2960}, \"children\": {\"offset\": 2456}," \
-    "  \"sibling\": {\"offset\": 2472}, \"exit_code\": {\"offset\": 2488}}}," \
+    "  \"sibling\": {\"offset\": 2472}, \"exit_code\": {\"offset\": 2488}," \
+    "  \"exit_state\": {\"offset\": 2492}}}," \
     "  \"mm_struct\": {\"size\": 1000, \"fields\": {" \
     "  \"pgd\": {\"offset\": 72}, \"exe_file\": {\"offset\": 944}," \
     "  \"arg_start\": {\"offset\": 304}, \"arg_end\": {\"offset\": 312}}}," \

@@ -337,21 +337,36 @@ static void test_exec_argv(void)
     fixture_free(&f);
 }
 
-/* clone3 made a process if its pid is among the caller's newest children */
+/*
+ * clone3 made a process if its pid is among the newest children of the
+ * caller or of the caller's parent (CLONE_PARENT)
+ */
 static void test_new_child(void)
 {
-    uint64_t task_pa[NTASKS], parent = TASK + 2 * 16384;
+    uint64_t task_pa[NTASKS], parent = TASK + 2 * 16384, init_pa;
+    uint64_t init_children = INIT_TASK + SLIDE + 2456;
     Fixture f;
     VmiMem m;
 
     fixture_init(&f, BANNER_TEXT "\n");
-    make_tasks(&f, task_pa);
+    init_pa = make_tasks(&f, task_pa);
+    /* the caller's parent, init_task, has no children of its own */
+    gm_put64(f.g, init_pa + 2456, init_children);
+    gm_put64(f.g, init_pa + 2456 + 8, init_children);
     gm_mem(f.g, &m);
     link_children(&f, task_pa);
     g_assert_cmpint(vmi_linux_new_child(f.l, &m, parent, 103), ==, 1);
     g_assert_cmpint(vmi_linux_new_child(f.l, &m, parent, 102), ==, 1);
-    /* a thread is not its caller's child */
+    /* a thread is not its caller's child, nor its parent's */
     g_assert_cmpint(vmi_linux_new_child(f.l, &m, parent, 105), ==, 0);
+    /* CLONE_PARENT: a sibling of the caller (task 2 asks about 103) */
+    g_assert_cmpint(vmi_linux_new_child(f.l, &m, TASK + 3 * 16384, 103), ==,
+                    -1);
+    gm_put64(f.g, task_pa[2] + 2456, TASK + 3 * 16384 + 2456);
+    gm_put64(f.g, task_pa[2] + 2456 + 8, TASK + 3 * 16384 + 2456);
+    gm_put64(f.g, task_pa[2] + 2440, parent);
+    g_assert_cmpint(vmi_linux_new_child(f.l, &m, TASK + 3 * 16384, 103), ==,
+                    1);
     /* a cycle that never returns to the head: bounded, unknown */
     gm_put64(f.g, task_pa[2] + 2472 + 8, CHILD_SIBLING(3));
     g_assert_cmpint(vmi_linux_new_child(f.l, &m, parent, 105), ==, -1);
@@ -385,7 +400,15 @@ static void test_reaped_by_signal(void)
     g_assert_cmpint(children[0].pid, ==, 102);
     g_assert_cmpint(children[1].pid, ==, 103);
 
+    /* a stopped child: exit_code holds the stop signal, not a status */
+    memcpy(f.g->ram + task_pa[2] + 2488, &(uint32_t){ 19 }, 4);
+    memcpy(f.g->ram + f.user_pa, &(uint32_t){ 0x137f }, 4);
+    g_assert_false(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_X86_64,
+                                              VMI_WAIT_STATUS, USER, 102,
+                                              children, n, &child, &sig,
+                                              &core));
     /* the kernel's exit_code decides, whatever the parent's copy says */
+    memcpy(f.g->ram + task_pa[2] + 2492, &(uint32_t){ 16 }, 4);
     memcpy(f.g->ram + task_pa[2] + 2488, &(uint32_t){ 9 }, 4);
     memcpy(f.g->ram + f.user_pa, &(uint32_t){ 0 }, 4);
     g_assert_true(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_X86_64,
@@ -409,11 +432,19 @@ static void test_reaped_by_signal(void)
                                               VMI_WAIT_STATUS, USER, 102,
                                               children, n, &child, &sig,
                                               &core));
-    memcpy(f.g->ram + task_pa[2] + 2488, &(uint32_t){ 0x137f }, 4);
+    memcpy(f.g->ram + f.user_pa, &(uint32_t){ 9 }, 4);
     g_assert_false(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_X86_64,
                                               VMI_WAIT_STATUS, USER, 102,
                                               children, n, &child, &sig,
                                               &core));
+    /* a leader that left first (exit_code 0), its group killed later */
+    memcpy(f.g->ram + task_pa[2] + 2488, &(uint32_t){ 0 }, 4);
+    g_assert_true(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_X86_64,
+                                             VMI_WAIT_STATUS, USER, 102,
+                                             children, n, &child, &sig,
+                                             &core));
+    g_assert_cmpint(sig, ==, 9);
+    g_assert_cmpstr(child.comm, ==, "task");
     /* not seen at the entry: the parent's copy of the status */
     memcpy(f.g->ram + f.user_pa, &(uint32_t){ 15 }, 4);
     g_assert_true(vmi_linux_reaped_by_signal(f.l, &m, VMI_ABI_X86_64,

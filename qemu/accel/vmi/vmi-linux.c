@@ -138,7 +138,16 @@ VmiLinux *vmi_linux_new(VmiProfile *profile, char **err)
                           &l->task_sibling);
     l->has_exit_code =
         vmi_profile_field(profile, "task_struct", "exit_code",
-                          &l->task_exit_code);
+                          &l->task_exit_code) &&
+        vmi_profile_field(profile, "task_struct", "exit_state",
+                          &l->task_exit_state);
+    l->has_pid_ns =
+        vmi_profile_field(profile, "task_struct", "thread_pid",
+                          &l->task_thread_pid) &&
+        vmi_profile_field(profile, "pid", "level", &l->pid_level) &&
+        vmi_profile_field(profile, "pid", "numbers", &l->pid_numbers) &&
+        vmi_profile_field(profile, "upid", "nr", &l->upid_nr) &&
+        vmi_profile_type_size(profile, "upid", &l->upid_size);
     l->has_mounts =
         vmi_profile_field(profile, "mount", "mnt", &l->mount_mnt) &&
         vmi_profile_field(profile, "mount", "mnt_parent",
@@ -549,23 +558,57 @@ char **vmi_linux_exec_argv(const VmiLinux *l, VmiMem *m, uint64_t task,
     return (char **)g_ptr_array_free(v, false);
 }
 
+/* Linux's MAX_PID_NS_LEVEL */
+#define VMI_PID_NS_LEVELS   32
+
+/* The depth of @task's pid namespace (0: the initial one). */
+static bool task_ns_level(const VmiLinux *l, VmiMem *m, uint64_t task,
+                          uint32_t *level)
+{
+    uint64_t pid;
+
+    *level = 0;
+    if (!l->has_pid_ns) {
+        return true;
+    }
+    return vmi_read_u64(m, task + l->task_thread_pid, &pid) && pid &&
+           vmi_read_u32(m, pid + l->pid_level, level) &&
+           *level <= VMI_PID_NS_LEVELS;
+}
+
+/* @task's pid as the namespace at depth @level sees it. */
+static bool task_pid_at(const VmiLinux *l, VmiMem *m, uint64_t task,
+                        uint32_t level, uint32_t *nr)
+{
+    uint64_t pid;
+    uint32_t own;
+
+    if (!l->has_pid_ns) {
+        return level == 0 && vmi_read_u32(m, task + l->task_pid, nr);
+    }
+    return vmi_read_u64(m, task + l->task_thread_pid, &pid) && pid &&
+           vmi_read_u32(m, pid + l->pid_level, &own) && level <= own &&
+           vmi_read_u32(m, pid + l->pid_numbers + level * l->upid_size +
+                        l->upid_nr, nr);
+}
+
 /* Children are added at the tail; a few cover concurrent forks. */
 #define VMI_NEW_CHILDREN    8
 
-int vmi_linux_new_child(const VmiLinux *l, VmiMem *m, uint64_t parent,
-                        int32_t pid)
+/* Is @pid among @parent's newest children?  1 yes, 0 no, -1 unknown. */
+static int newest_child(const VmiLinux *l, VmiMem *m, uint64_t parent,
+                        uint32_t level, int32_t pid)
 {
     uint64_t head = parent + l->task_children, node;
 
-    if (!l->has_children || !vmi_read_u64(m, head + 8, &node)) {
+    if (!vmi_read_u64(m, head + 8, &node)) {
         return -1;
     }
     /* list_head is { next, prev }: walk back from prev */
     for (unsigned i = 0; node != head; i++) {
-        uint64_t child = node - l->task_sibling;
         uint32_t child_pid;
 
-        if (!vmi_read_u32(m, child + l->task_pid, &child_pid)) {
+        if (!task_pid_at(l, m, node - l->task_sibling, level, &child_pid)) {
             return -1;
         }
         if ((int32_t)child_pid == pid) {
@@ -581,23 +624,56 @@ int vmi_linux_new_child(const VmiLinux *l, VmiMem *m, uint64_t parent,
     return 0;
 }
 
+int vmi_linux_new_child(const VmiLinux *l, VmiMem *m, uint64_t caller,
+                        int32_t pid)
+{
+    uint64_t parent;
+    uint32_t level;
+    int mine, parents;
+
+    if (!l->has_children || !l->has_tasks ||
+        !task_ns_level(l, m, caller, &level)) {
+        return -1;
+    }
+    mine = newest_child(l, m, caller, level, pid);
+    if (mine == 1) {
+        return 1;
+    }
+    /*
+     * CLONE_PARENT makes the child its caller's sibling; whatever the
+     * flags in user memory say, which another thread can change
+     */
+    if (!vmi_read_u64(m, caller + l->task_real_parent, &parent)) {
+        return -1;
+    }
+    parents = newest_child(l, m, parent, level, pid);
+    if (parents == 1) {
+        return 1;
+    }
+    return mine == 0 && parents == 0 ? 0 : -1;
+}
+
 unsigned vmi_linux_children(const VmiLinux *l, VmiMem *m, uint64_t task,
                             VmiChild *out, unsigned max)
 {
     uint64_t head = task + l->task_children, node;
+    uint32_t level;
     unsigned n = 0;
 
-    if (!l->has_children || !vmi_read_u64(m, head, &node)) {
+    if (!l->has_children || !task_ns_level(l, m, task, &level) ||
+        !vmi_read_u64(m, head, &node)) {
         return 0;
     }
     while (n < max && node != head) {
-        uint32_t pid;
+        uint32_t pid, global;
 
         out[n].task = node - l->task_sibling;
-        if (!vmi_read_u32(m, out[n].task + l->task_pid, &pid) ||
+        if (!task_pid_at(l, m, out[n].task, level, &pid) ||
+            !vmi_read_u32(m, out[n].task + l->task_pid, &global) ||
             !vmi_read_u64(m, node, &node)) {
             break;
         }
+        out[n].global_pid = global;
         out[n++].pid = pid;
     }
     return n;
@@ -611,13 +687,23 @@ unsigned vmi_linux_children(const VmiLinux *l, VmiMem *m, uint64_t task,
 #define SI_PID_OFFSET(abi)  ((abi) == VMI_ABI_IA32 ? 12 : 16)
 #define SI_STATUS_OFFSET(abi) ((abi) == VMI_ABI_IA32 ? 20 : 24)
 
+/* task_struct.exit_state: the task is dead, its exit_code final */
+#define EXIT_ZOMBIE_STATE   16
+#define EXIT_DEAD_STATE     32
+
+/* A wait status's low 7 bits: 0 an exit, 0x7f a stop, else a signal */
+static bool status_killed(uint32_t status)
+{
+    return (status & 0x7f) != 0 && (status & 0x7f) != 0x7f;
+}
+
 bool vmi_linux_reaped_by_signal(const VmiLinux *l, VmiMem *m, VmiAbi abi,
                                 VmiWaitKind kind, uint64_t ptr, int64_t ret,
                                 const VmiChild *children, unsigned n,
                                 VmiTask *child, int *signal, bool *core)
 {
-    uint32_t pid = 0, status = 0, code;
-    bool known = false;
+    uint32_t pid = 0, status = 0, kstatus = 0, code, state;
+    bool user_known = false, kernel_known = false;
 
     memset(child, 0, sizeof(*child));
     if (kind == VMI_WAIT_STATUS && ret > 0 && ret <= INT32_MAX) {
@@ -627,37 +713,50 @@ bool vmi_linux_reaped_by_signal(const VmiLinux *l, VmiMem *m, VmiAbi abi,
         return false;
     }
     child->pid = child->tgid = pid;
+    /* the parent's copy of the result */
+    if (kind == VMI_WAIT_STATUS) {
+        user_known = ptr && vmi_read_u32(m, ptr, &status);
+    } else if (vmi_read_u32(m, ptr + SI_CODE_OFFSET, &code) &&
+               vmi_read_u32(m, ptr + SI_STATUS_OFFSET(abi), &status)) {
+        user_known = true;
+        status = code == CLD_KILLED || code == CLD_DUMPED ?
+                 (status & 0x7f) | (code == CLD_DUMPED ? 0x80 : 0) : 0;
+    }
     /*
-     * The reaped task_struct is freed only after an RCU grace period:
-     * at the wait's return it still says how the child died, which its
-     * parent's memory (rewritable by the parent's other threads) need
-     * not.  Checked against the pid, in case it was reused.
+     * The kernel's own record of the child, which its parent's other
+     * threads cannot rewrite: a reaped task_struct is freed only after
+     * an RCU grace period, so at the wait's return it is still there.
+     * Only a dead task's exit_code is its wait status (a stopped one
+     * holds the stop signal), and the task must still be the one seen
+     * at the entry.
      */
     for (unsigned i = 0; i < n && l->has_exit_code; i++) {
         VmiTask t;
 
         if (children[i].pid == (int32_t)pid &&
             vmi_linux_read_task(l, m, children[i].task, &t) &&
-            t.pid == (int32_t)pid &&
-            vmi_read_u32(m, children[i].task + l->task_exit_code, &status)) {
+            t.pid == children[i].global_pid &&
+            vmi_read_u32(m, children[i].task + l->task_exit_state, &state) &&
+            (state & (EXIT_ZOMBIE_STATE | EXIT_DEAD_STATE)) &&
+            vmi_read_u32(m, children[i].task + l->task_exit_code,
+                         &kstatus)) {
+            /* the global pid, as in every other event */
+            child->pid = child->tgid = t.tgid;
             memcpy(child->comm, t.comm, sizeof(child->comm));
-            known = true;
+            kernel_known = true;
             break;
         }
     }
-    if (!known && kind == VMI_WAIT_STATUS) {
-        known = ptr && vmi_read_u32(m, ptr, &status);
-    } else if (!known) {
-        if (!vmi_read_u32(m, ptr + SI_CODE_OFFSET, &code) ||
-            (code != CLD_KILLED && code != CLD_DUMPED) ||
-            !vmi_read_u32(m, ptr + SI_STATUS_OFFSET(abi), &status)) {
-            return false;
-        }
-        status = (status & 0x7f) | (code == CLD_DUMPED ? 0x80 : 0);
-        known = true;
-    }
-    /* the low 7 bits: 0 for an exit, 0x7f for a stop, else the signal */
-    if (!known || (status & 0x7f) == 0 || (status & 0x7f) == 0x7f) {
+    if (kernel_known && status_killed(kstatus)) {
+        status = kstatus;
+    } else if (kernel_known && kstatus) {
+        return false;   /* an exit status: what the parent's copy says */
+    } else if (!user_known || !status_killed(status)) {
+        /*
+         * The leader's exit_code is 0 when it left first and the group
+         * was killed later (the status is then the group's): only the
+         * parent's copy tells.
+         */
         return false;
     }
     *signal = status & 0x7f;

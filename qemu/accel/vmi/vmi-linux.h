@@ -59,7 +59,13 @@ typedef struct VmiLinux {
     uint64_t task_children, task_sibling;
     /* the wait status a zombie leaves its parent; has_exit_code if known */
     bool has_exit_code;
-    uint64_t task_exit_code;
+    uint64_t task_exit_code, task_exit_state;
+    /*
+     * pids as a pid namespace sees them (what clone and wait return in a
+     * container): thread_pid->numbers[level].nr; has_pid_ns if known
+     */
+    bool has_pid_ns;
+    uint64_t task_thread_pid, pid_level, pid_numbers, upid_nr, upid_size;
     /* crossing mount points; has_mounts if known */
     bool has_mounts;
     uint64_t mount_mnt, mount_mnt_parent, mount_mnt_mountpoint;
@@ -185,21 +191,27 @@ char **vmi_linux_exec_argv(const VmiLinux *l, VmiMem *m, uint64_t task,
                            bool *truncated, VmiWalkStatus *status);
 
 /*
- * Is @pid one of the newest children of @parent (a new process, not a
- * thread, which is not its caller's child)?  1 yes, 0 no, -1 unknown.
+ * Did clone return @pid (as @caller's pid namespace sees it) for a new
+ * process?  A process is among the newest children of @caller, or of its
+ * parent (CLONE_PARENT); a thread is in neither list.  1 yes, 0 no, -1
+ * unknown.
  */
-int vmi_linux_new_child(const VmiLinux *l, VmiMem *m, uint64_t parent,
+int vmi_linux_new_child(const VmiLinux *l, VmiMem *m, uint64_t caller,
                         int32_t pid);
 
 /* A child seen when its parent entered a wait. */
 typedef struct VmiChild {
     uint64_t task;
-    int32_t pid;
+    int32_t pid;        /* as its parent's pid namespace sees it */
+    int32_t global_pid; /* task_struct.pid, to tell a reused task */
 } VmiChild;
 
 #define VMI_CHILDREN_SEEN   16
 
-/* Up to @max of @task's children (oldest first); how many were read. */
+/*
+ * Up to @max of @task's children (oldest first), with their pids as
+ * @task's pid namespace sees them; how many were read.
+ */
 unsigned vmi_linux_children(const VmiLinux *l, VmiMem *m, uint64_t task,
                             VmiChild *out, unsigned max);
 
