@@ -114,6 +114,7 @@ check-qtest: all guest $(GUEST_BPO)/profile.json
 # scripts/vmi-trace against the real QEMU, on both guest kernels
 check-client: all guest $(GUEST_BPO)/profile.json
 	$(PYTHON) tests/client/test-sanitise
+	$(PYTHON) tests/client/test-shutdown $(QEMU) $(GUEST)
 	@for g in $(GUEST) $(GUEST_BPO); do \
 		echo "== vmi-trace on $$(cat $$g/kernel-abi)"; \
 		$(PYTHON) tests/client/test-vmi-trace $(QEMU) $$g || exit 1; \

@@ -14,6 +14,9 @@
  * The results are printed only after the last call, so that no write(2)
  * falls between them.
  *
+ * "vmi-ia32 storm N" instead makes N getppid calls with int $0x80 and
+ * prints "IA32 storm pid=P calls=N".
+ *
  * Output (one line each):
  *   IA32 pid=P
  *   IA32 call VIA NR NAME ret=R [path=PATH]     VIA is int80 or vsyscall
@@ -27,6 +30,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <unistd.h>
 
@@ -108,7 +113,7 @@ static void record(const char *via, long nr, const char *name, long ret,
     c->path = path;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static const char path80[] = "/nonexistent-ia32-int80";
     static const char pathvs[] = "/nonexistent-ia32-vsyscall";
@@ -116,6 +121,15 @@ int main(void)
     long r;
     int pid, ppid, bad = 0;
 
+    if (argc > 2 && !strcmp(argv[1], "storm")) {
+        long n = atol(argv[2]);
+
+        for (long i = 0; i < n; i++) {
+            int80(__NR_getppid, 0, 0, 0, 0, 0, 0);
+        }
+        printf("IA32 storm pid=%d calls=%ld\n", getpid(), n);
+        return 0;
+    }
     r = int80(__NR_getpid, 0, 0, 0, 0, 0, 0);
     record("int80", __NR_getpid, "getpid", r, NULL);
     r = int80(__NR_open, (long)path80, O_RDONLY, 0, 0, 0, 0);

@@ -1184,6 +1184,8 @@ static void test_ia32(void)
  * Threads blocked in read(2) are moved to the other vCPU before they
  * wake: entry and exit are paired per thread, not per vCPU.
  */
+static void wait_delivered(Guest *g);
+
 static void check_threads(Guest *g)
 {
     g_autofree char *out = guest_run(g, "vmi-threads");
@@ -1191,6 +1193,9 @@ static void check_threads(Guest *g)
     g_autoptr(GPtrArray) main_evs = events_of(g, field_long(first, "pid"));
     g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
     guint checked = 0;
+
+    /* every vCPU's ring, not only the one main's exit_group was on */
+    wait_delivered(g);
 
     for (char **l = lines; *l; l++) {
         g_autoptr(GPtrArray) evs = g_ptr_array_new();
@@ -1213,10 +1218,15 @@ static void check_threads(Guest *g)
         g_assert_nonnull(enter);
         g_assert_cmpint(qdict_get_int(enter, "vcpu"), ==,
                         field_long(*l, "cpu_before"));
-        /* the next event of this thread is the read's exit */
-        g_assert_cmpuint(i, <, evs->len);
-        exit = g_ptr_array_index(evs, i);
-        g_assert_true(ev_is(exit, "exit", "read"));
+        /*
+         * The read's exit follows its entry.  Not necessarily as the very
+         * next event of the thread: each vCPU has its own ring, and the
+         * thread's earlier calls on the other vCPU may be delivered later.
+         */
+        exit = next_event(evs, &i, "exit", "read");
+        if (!exit) {
+            g_error("thread %ld: no exit of its read", tid);
+        }
         g_assert_cmpint(qdict_get_int(exit, "vcpu"), ==,
                         field_long(*l, "cpu_after"));
         g_assert_cmpint(qdict_get_int(exit, "ret"), ==, field_long(*l, "ret"));
@@ -1241,6 +1251,25 @@ static QDict *process_event(Guest *g, const char *event, const char *kind,
         }
     }
     return NULL;
+}
+
+/*
+ * The vCPUs' rings are drained in turn: an event of one vCPU may come
+ * after a later one of another.  Read QMP until @pid's event is there
+ * (NULL after 60 s).
+ */
+static QDict *wait_process_event(Guest *g, const char *event,
+                                 const char *kind, long pid)
+{
+    gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    QDict *ev;
+
+    while (!(ev = process_event(g, event, kind, pid)) &&
+           g_get_monotonic_time() < deadline) {
+        qobject_unref(qmp_ok(g, "{'execute': 'query-vmi'}"));
+        g_usleep(50 * 1000);
+    }
+    return ev;
 }
 
 static void check_argv(QDict *ev, const char *expect)
@@ -1288,17 +1317,17 @@ static void check_processes(Guest *g)
         g_test_message("%s", json->str);
     }
     /* the shell started the program (busybox first re-execs itself) */
-    ev = process_event(g, "VMI_PROCESS_START", "exec", pid);
+    ev = wait_process_event(g, "VMI_PROCESS_START", "exec", pid);
     g_assert_nonnull(ev);
     g_assert_cmpstr(qdict_get_try_str(ev, "path"), ==, "/bin/vmi-proc");
     g_assert_cmpstr(qdict_get_try_str(ev, "name"), ==, "vmi-proc");
     check_argv(ev, "vmi-proc");
 
-    ev = process_event(g, "VMI_PROCESS_START", "fork", child);
+    ev = wait_process_event(g, "VMI_PROCESS_START", "fork", child);
     g_assert_nonnull(ev);
     g_assert_cmpint(qdict_get_int(ev, "ppid"), ==, pid);
     g_assert_cmpstr(qdict_get_try_str(ev, "name"), ==, "vmi-proc");
-    ev = process_event(g, "VMI_PROCESS_START", "exec", child);
+    ev = wait_process_event(g, "VMI_PROCESS_START", "exec", child);
     g_assert_nonnull(ev);
     g_assert_cmpstr(qdict_get_try_str(ev, "path"), ==, path);
     g_assert_cmpint(qdict_get_int(ev, "ppid"), ==, pid);
@@ -1307,13 +1336,14 @@ static void check_processes(Guest *g)
 
         check_argv(ev, argv);
     }
-    ev = process_event(g, "VMI_PROCESS_EXIT", NULL, child);
+    ev = wait_process_event(g, "VMI_PROCESS_EXIT", NULL, child);
     g_assert_nonnull(ev);
     g_assert_cmpint(qdict_get_int(ev, "code"), ==, field_long(exit, "code"));
 
-    g_assert_nonnull(process_event(g, "VMI_PROCESS_START", "fork", victim));
+    g_assert_nonnull(wait_process_event(g, "VMI_PROCESS_START", "fork",
+                                        victim));
     /* killed by a signal: no exit call; reported when its parent reaps it */
-    ev = process_event(g, "VMI_PROCESS_EXIT", NULL, victim);
+    ev = wait_process_event(g, "VMI_PROCESS_EXIT", NULL, victim);
     g_assert_nonnull(ev);
     g_assert_cmpint(qdict_get_try_int(ev, "signal", -1), ==,
                     field_long(killed, "signal"));
@@ -1322,9 +1352,10 @@ static void check_processes(Guest *g)
     g_assert_cmpstr(qdict_get_try_str(ev, "name"), ==, "vmi-proc");
     g_assert_false(qdict_haskey(ev, "core-dumped"));
     /* the one that exited normally has no signal */
-    g_assert_false(qdict_haskey(process_event(g, "VMI_PROCESS_EXIT", NULL,
-                                              child), "signal"));
-    ev = process_event(g, "VMI_PROCESS_EXIT", NULL, pid);
+    ev = wait_process_event(g, "VMI_PROCESS_EXIT", NULL, child);
+    g_assert_nonnull(ev);
+    g_assert_false(qdict_haskey(ev, "signal"));
+    ev = wait_process_event(g, "VMI_PROCESS_EXIT", NULL, pid);
     g_assert_nonnull(ev);
     g_assert_cmpint(qdict_get_int(ev, "code"), ==, 0);
 
@@ -2511,8 +2542,9 @@ static void test_pending(void)
 
     g_free(out);
     out = guest_run(&g, "vmi-orphans hold > /tmp/orphans & "
-                    "while ! grep -q blocked /tmp/orphans; do sleep 0.1; "
-                    "done; cat /tmp/orphans");
+                    "i=0; while [ $i -lt 100 ] && ! grep -q ORPHANS "
+                    "/tmp/orphans; do sleep 0.1; i=$((i + 1)); done; "
+                    "cat /tmp/orphans");
     g_free(line);
     line = line_with(out, "ORPHANS pid=");
     g_assert_cmpint(field_long(line, "blocked"), ==, threads);
@@ -2557,12 +2589,6 @@ static void test_forkexec(void)
     check_accel(&g);
     out = guest_run(&g, "vmi-forkexec");
     g_test_message("%s", out);
-    {
-        g_autofree char *last = line_with(out, "FORKEXEC pid=");
-
-        /* until its exit_group: every child's event came before */
-        g_ptr_array_unref(events_of(&g, field_long(last, "pid")));
-    }
     lines = g_strsplit(out, "\n", -1);
     for (guint n = 0; lines[n]; n++) {
         g_autofree char *argv = NULL;
@@ -2582,7 +2608,7 @@ static void test_forkexec(void)
             continue;
         }
         argv = field(lines[n], "argv");
-        ev = process_event(&g, "VMI_PROCESS_START", "exec", child);
+        ev = wait_process_event(&g, "VMI_PROCESS_START", "exec", child);
         if (!ev) {
             g_error("no exec event for child %ld", child);
         }
@@ -2598,6 +2624,53 @@ static void test_forkexec(void)
     }
     g_assert_cmpuint(children, ==, 12);
     g_assert_cmpuint(raced, ==, 12);
+    guest_stop(&g);
+}
+
+static void qmp_deadlocked(int sig)
+{
+    static const char msg[] = "QEMU did not answer query-vmi within 120 s: "
+                              "deadlocked\n";
+
+    g_assert_cmpint(write(STDERR_FILENO, msg, sizeof(msg) - 1), >, 0);
+    abort();
+}
+
+/*
+ * overflow=block with a 32-bit storm through int $0x80, which TCG
+ * delivers with the BQL held: with the ring full, the vCPU must not wait
+ * for the drain, which needs that lock (QEMU hung for good).  The events
+ * it cannot queue are counted lost; QEMU keeps answering.
+ */
+static void test_delivery_block_int80(void)
+{
+    g_autofree char *boot = vmi_from_boot("");
+    g_autofree char *extra = g_strdup_printf("%s,overflow=block,"
+                                             "ring-size=64", boot);
+    g_autofree char *out = NULL;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    g.count_only = true;
+    guest_wait_ready(&g);
+    check_accel(&g);
+    out = guest_run(&g, "vmi-ia32 storm 20000 > /tmp/storm32.out &");
+    g_free(out);
+    g_usleep(3 * G_USEC_PER_SEC);
+    sigaction(SIGALRM, &(struct sigaction){ .sa_handler = qmp_deadlocked },
+              NULL);
+    alarm(120);
+    qobject_unref(qmp_ok(&g, "{'execute': 'query-vmi'}"));
+    alarm(0);
+    g.pump_qmp = true;
+    out = guest_run(&g, "while ! grep -q storm /tmp/storm32.out; do "
+                    "sleep 0.1; done; cat /tmp/storm32.out");
+    g_assert_nonnull(strstr(out, "IA32 storm pid="));
+    wait_delivered(&g);
+    g_test_message("%" PRId64 " events produced, %" PRId64 " emitted, %"
+                   PRId64 " counted lost", sum_vcpus(&g, "produced"),
+                   sum_vcpus(&g, "emitted"), sum_vcpus(&g, "dropped"));
+    g_assert_cmpint(sum_vcpus(&g, "produced"), >=, 40000);
     guest_stop(&g);
 }
 
@@ -2764,6 +2837,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmi/filter", test_filter);
     qtest_add_func("/vmi/delivery/drop", test_delivery_drop);
     qtest_add_func("/vmi/delivery/block", test_delivery_block);
+    qtest_add_func("/vmi/delivery/block-int80", test_delivery_block_int80);
     qtest_add_func("/vmi/delivery/chardev", test_delivery_chardev);
     qtest_add_func("/vmi/delivery/smp4", test_smp4);
     qtest_add_func("/vmi/lifecycle", test_lifecycle);

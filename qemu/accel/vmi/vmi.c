@@ -30,6 +30,7 @@
 #include "qapi/qapi-events-vmi.h"
 #include "qemu/config-file.h"
 #include "qemu/cutils.h"
+#include "qemu/error-report.h"
 #include "qemu/host-utils.h"
 #include "qemu/main-loop.h"
 #include "qemu/option.h"
@@ -43,6 +44,8 @@
 #include "system/hw_accel.h"
 #include "system/kvm.h"
 #include "system/reset.h"
+#include "hw/resettable.h"
+#include "qom/object.h"
 #include "system/cpus.h"
 #include "system/tcg.h"
 #include "system/vmi.h"
@@ -81,6 +84,8 @@
 #define VMI_LOST_PERIOD_MS  1000
 /* overflow=block: how long a vCPU waits before it looks around again */
 #define VMI_ROOM_WAIT_MS    100
+/* how long a guest poweroff waits for consumers to read the last events */
+#define VMI_SHUTDOWN_FLUSH_MS   10000
 
 typedef enum VmiEventKind {
     VMI_EVENT_SYSCALL,
@@ -343,7 +348,6 @@ static void event_free(VmiEvent *ev)
 /* Filter */
 
 #define CLONE_THREAD_FLAG   0x00010000
-#define CLONE_PARENT_FLAG   0x00008000
 
 static const char *const lifecycle_syscalls[] = {
     "fork", "vfork", "clone", "clone3", "execve", "execveat", "exit",
@@ -925,11 +929,16 @@ static void ring_count_filtered(VmiRing *r)
  * its overflow queue.  A vCPU must not wait while the main loop waits
  * for it (the VM stopping, work queued for it, a kick: the main loop may
  * be waiting for an RCU grace period, and the vCPU is in a read-side
- * section): false then.
+ * section), nor while it holds the BQL, which the drain needs (TCG
+ * delivers int $0x80 with it held): false then.
  */
 static bool ring_wait_room(CPUState *cs, VmiRing *r)
 {
     bool room;
+
+    if (bql_locked()) {
+        return !ring_full(r) && !qatomic_read(&r->overflow_len);
+    }
 
     QEMU_LOCK_GUARD(&vmi.room_lock);
     vmi.waiters++;
@@ -1167,24 +1176,18 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
 /*
  * Did the fork or clone that returned @child to @task make a process (not
  * a thread)?  clone's flags come from a register; clone3's from user
- * memory, so the kernel's list of @task's children decides.
+ * memory, so the kernel's lists of children decide.
  */
 static bool new_process(const VmiSession *s, VmiMem *m, const VmiPending *p,
                         const VmiTask *task, int64_t child)
 {
-    uint64_t parent = task->addr;
     int known;
 
     if (!p->flags_in_memory) {
         return !(p->clone_flags & CLONE_THREAD_FLAG);
     }
-    /* CLONE_PARENT: the child is its caller's sibling */
-    if (!p->flags_unreadable && (p->clone_flags & CLONE_PARENT_FLAG) &&
-        (!s->os->has_tasks ||
-         !vmi_read_u64(m, task->addr + s->os->task_real_parent, &parent))) {
-        parent = 0;
-    }
-    known = parent ? vmi_linux_new_child(s->os, m, parent, child) : -1;
+    known = child <= INT32_MAX ?
+            vmi_linux_new_child(s->os, m, task->addr, child) : -1;
     if (known >= 0) {
         return known;
     }
@@ -1192,7 +1195,7 @@ static bool new_process(const VmiSession *s, VmiMem *m, const VmiPending *p,
 }
 
 /* The process events a successful fork or exec makes at its return. */
-static void lifecycle_exit(CPUState *cs, VmiRing *ring, const VmiSession *s,
+static void lifecycle_exit(CPUState *cs, VmiRing *ring, VmiSession *s,
                            VmiMem *m, const VmiRegs *r, VmiPending *p,
                            const VmiTask *task, int64_t ret)
 {
@@ -1234,6 +1237,8 @@ static void lifecycle_exit(CPUState *cs, VmiRing *ring, const VmiSession *s,
             ev->core_dumped = core;
             ev->code = 128 + signal;
             ring_offer(cs, ring, ev);
+            /* its threads' calls in flight never return */
+            pending_drop_group(s, child.tgid);
         }
     } else if (ret > 0 && p->makes_child && new_process(s, m, p, task, ret)) {
         ev = event_new(cs, VMI_EVENT_PROCESS_START, r->cr3, task, true);
@@ -1278,8 +1283,12 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
     if (!p) {
         return;
     }
-    if (!vmi_linux_read_task(s->os, &m, addr, &task) || task.pid != p->pid) {
-        /* a freed task_struct may have been reused by a new task */
+    /*
+     * A freed task_struct may have been reused by a new task.  An exec
+     * from a thread other than the leader takes the leader's pid.
+     */
+    if (!vmi_linux_read_task(s->os, &m, addr, &task) ||
+        (task.pid != p->pid && !(p->exec && task.pid == p->e.tgid))) {
         pending_free(&p->e);
         return;
     }
@@ -1355,18 +1364,71 @@ void vmi_return_to_user(CPUState *cs)
     vmi_trap_return_to_user(cs, &r);
 }
 
+/* Takes part in system resets, to learn their type (RESET_TYPE_*). */
+#define TYPE_VMI_RESETTER "vmi-resetter"
+
+typedef struct VmiResetter {
+    Object parent_obj;
+    ResettableState reset_state;
+} VmiResetter;
+
+static void vmi_reset_hold(Object *obj, ResetType type);
+
+static ResettableState *vmi_resetter_state(Object *obj)
+{
+    return &((VmiResetter *)obj)->reset_state;
+}
+
+static void vmi_resetter_class_init(ObjectClass *oc, void *data)
+{
+    ResettableClass *rc = RESETTABLE_CLASS(oc);
+
+    rc->get_state = vmi_resetter_state;
+    rc->phases.hold = vmi_reset_hold;
+}
+
+static const TypeInfo vmi_resetter_info = {
+    .name = TYPE_VMI_RESETTER,
+    .parent = TYPE_OBJECT,
+    .instance_size = sizeof(VmiResetter),
+    .class_init = vmi_resetter_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { TYPE_RESETTABLE_INTERFACE },
+        { }
+    },
+};
+
+static void vmi_register_types(void)
+{
+    type_register_static(&vmi_resetter_info);
+}
+
+type_init(vmi_register_types)
+
 /*
  * A system reset: no call in flight will return, even if the kernel that
  * boots next has the same entry point (nokaslr) and reuses task addresses.
+ * A wakeup from suspend to RAM is a reset too, for the machine, but the
+ * same kernel goes on and its sleeping calls return: nothing to do then.
  */
-static void vmi_reset(void *opaque)
+static void vmi_reset_hold(Object *obj, ResetType type)
 {
     VmiSession *s;
+
+    if (type == RESET_TYPE_WAKEUP) {
+        return;
+    }
 
     RCU_READ_LOCK_GUARD();
     s = qatomic_rcu_read(&vmi.session);
     if (s) {
-        if (s->mechanism == VMI_MECHANISM_KVM_HWBP) {
+        /*
+         * A snapshot's CPUs are loaded, not booted: no MSR_LSTAR write
+         * follows to arm the traps again, and its kernel is the one the
+         * traps are on.
+         */
+        if (s->mechanism == VMI_MECHANISM_KVM_HWBP &&
+            type != RESET_TYPE_SNAPSHOT_LOAD) {
             vmi_kvm_reset();
         }
         QEMU_LOCK_GUARD(&s->lock);
@@ -1936,6 +1998,39 @@ static void drain_all(void)
     }
 }
 
+/*
+ * The guest powered off (or QEMU was asked to quit): the vCPUs stop
+ * first, so that "before the stop" is well defined, then everything they
+ * produced is delivered, and a last VMI_EVENTS_LOST counts what was not,
+ * all before SHUTDOWN.  QEMU exits right after SHUTDOWN and its monitors
+ * make only one attempt to write what clients have not read yet: wait
+ * (bounded) until they have.
+ */
+void vmi_shutdown(void)
+{
+    int64_t deadline;
+
+    if (!vmi.session) {
+        return;
+    }
+    pause_all_vcpus();
+    drain_all();
+    vmi.lost_last_ms = 0;
+    report_lost(NULL);
+    deadline = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) +
+               VMI_SHUTDOWN_FLUSH_MS;
+    while (sink_on() && vmi.sink_buf->len &&
+           qemu_clock_get_ms(QEMU_CLOCK_REALTIME) < deadline) {
+        sink_flush();
+        g_usleep(1000);
+    }
+    if (!monitor_qmp_flush_output(deadline) ||
+        (sink_on() && vmi.sink_buf->len)) {
+        warn_report("vmi: consumers did not read the last events within "
+                    "%d s of the shutdown", VMI_SHUTDOWN_FLUSH_MS / 1000);
+    }
+}
+
 static bool vmi_enable(const char *profile, const VmiFilter *filter,
                        VmiOverflow overflow, const char *chardev,
                        Error **errp)
@@ -2007,7 +2102,7 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
         goto fail;
     }
     if (!vmi.bh) {
-        qemu_register_reset(vmi_reset, NULL);
+        qemu_register_resettable(object_new(TYPE_VMI_RESETTER));
         vmi.bh = qemu_bh_new(vmi_drain, NULL);
         vmi.retry = timer_new_ns(QEMU_CLOCK_REALTIME, drain_retry, NULL);
         vmi.lost_timer = timer_new_ms(QEMU_CLOCK_REALTIME, report_lost,

@@ -56,6 +56,13 @@ int vmi_kvm_reserved_hw_breakpoints(void);
  */
 void vmi_kvm_pre_run(CPUState *cs);
 
+/*
+ * The machine shuts down (before QEMU's SHUTDOWN event): deliver what
+ * was traced before the stop, or report it lost.  Returns at once when
+ * introspection is off.
+ */
+void vmi_shutdown(void);
+
 /* Apply -vmi once the machine exists; exits on bad options. */
 void vmi_cmdline_start(Error **errp);
 
