@@ -1160,16 +1160,18 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
         }
         ring_offer(cs, ring, ev);
     }
-    if ((select & SELECT_LIFECYCLE) && task_known &&
-        (!strcmp(name, "exit_group") ||
-         (!strcmp(name, "exit") && task.pid == task.tgid))) {
-        ev = event_new(cs, VMI_EVENT_PROCESS_EXIT, r->cr3, &task, true);
-        ev->code = args[0] & 0xff;
-        ring_offer(cs, ring, ev);
-    }
-    if (task_known && !strcmp(name, "exit_group") &&
-        qatomic_load_acquire(&s->nr_pending)) {
-        pending_drop_group(s, task.tgid);
+    if ((select & SELECT_LIFECYCLE) && task_known) {
+        bool group_exit = !strcmp(name, "exit_group");
+
+        if (group_exit || (!strcmp(name, "exit") && task.pid == task.tgid)) {
+            ev = event_new(cs, VMI_EVENT_PROCESS_EXIT, r->cr3, &task, true);
+            ev->code = args[0] & 0xff;
+            ring_offer(cs, ring, ev);
+        }
+        /* the group's threads blocked in a call never return */
+        if (group_exit && qatomic_load_acquire(&s->nr_pending)) {
+            pending_drop_group(s, task.tgid);
+        }
     }
 }
 
