@@ -780,10 +780,19 @@ static void check_storm_pid(Guest *g, long pid, guint calls)
             continue;
         }
         if (ev_is(ev, "enter", "getppid")) {
+            QDict *next = i + 1 < evs->len ? g_ptr_array_index(evs, i + 1)
+                                           : NULL;
+
             enters++;
-            g_assert_true(i + 1 < evs->len &&
-                          ev_is(g_ptr_array_index(evs, i + 1), "exit",
-                                "getppid"));
+            if (!next || !ev_is(next, "exit", "getppid")) {
+                g_test_message("getppid entry %u of %ld (vCPU %" PRId64
+                               ") is followed by %s %s (vCPU %" PRId64 ")",
+                               enters, pid, qdict_get_int(ev, "vcpu"),
+                               next ? ev_str(next, "direction") : "nothing",
+                               next ? ev_str(next, "name") : "",
+                               next ? qdict_get_int(next, "vcpu") : -1);
+                g_assert_not_reached();
+            }
         } else if (ev_is(ev, "exit", "getppid")) {
             exits++;
         }
@@ -804,9 +813,10 @@ static void check_storm(Guest *g)
 
 /*
  * Under KVM every trapped call is a debug exit, and the exits cost no
- * ioctl but the one KVM_GET_MSRS per vCPU and boot (synced registers).
+ * ioctl but one KVM_GET_MSRS per vCPU each time the guest writes
+ * MSR_LSTAR (synced registers): at boot, and when a vCPU comes online.
  */
-static void check_kvm_counters(Guest *g)
+static void check_kvm_counters_max(Guest *g, int64_t max_ioctls)
 {
     QDict *info = qmp_ok(g, "{'execute': 'query-vmi'}");
     QListEntry *e;
@@ -826,9 +836,14 @@ static void check_kvm_counters(Guest *g)
                        qdict_get_int(v, "ioctls"));
         g_assert_cmpint(qdict_get_int(v, "debug-exits"), >=,
                         qdict_get_int(v, "trapped"));
-        g_assert_cmpint(qdict_get_int(v, "ioctls"), <=, 2);
+        g_assert_cmpint(qdict_get_int(v, "ioctls"), <=, max_ioctls);
     }
     qobject_unref(info);
+}
+
+static void check_kvm_counters(Guest *g)
+{
+    check_kvm_counters_max(g, 2);
 }
 
 static void check_no_drops(Guest *g)
@@ -2675,14 +2690,64 @@ static void test_delivery_block_int80(void)
 }
 
 /* A vCPU hot-plugged while tracing is traced like the others. */
+/*
+ * Plug vCPU 1, storm on it; then unplug it and plug a new one at the same
+ * index: under KVM the new vCPU (a new thread) must get the breakpoints
+ * programmed and read its own GS base, not inherit the old one's.
+ */
+#define DEVICE_ADD_CPU1 \
+    "{'execute': 'device_add', 'arguments': " \
+    "{'driver': 'max-x86_64-cpu', 'id': 'cpu1', " \
+    "'socket-id': 1, 'core-id': 0, 'thread-id': 0}}"
+
+static guint storm_on_cpu1(Guest *g)
+{
+    g_autofree char *out = NULL;
+    g_autoptr(GPtrArray) evs = NULL;
+    guint on_new = 0;
+    long pid;
+
+    qobject_unref(qmp_ok(g, DEVICE_ADD_CPU1));
+    out = guest_run(g, "c=/sys/devices/system/cpu/cpu1; i=0; "
+                    "while [ ! -e $c/online ] && [ $i -lt 300 ]; do "
+                    "sleep 0.1; i=$((i + 1)); done; "
+                    "echo 1 > $c/online; taskset -c 1 vmi-storm 2000");
+    pid = field_long(strstr(out, "STORM "), "pid");
+    check_storm_pid(g, pid, 2000);
+    evs = events_of(g, pid);
+    for (guint i = 0; i < evs->len; i++) {
+        QDict *ev = g_ptr_array_index(evs, i);
+
+        if (ev_is(ev, "enter", "getppid")) {
+            on_new += qdict_get_int(ev, "vcpu") == 1;
+        }
+    }
+    return on_new;
+}
+
+/* Whether QEMU sent @event within @timeout_s (QMP read meanwhile) */
+static bool wait_qemu_event(Guest *g, const char *event, int timeout_s)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
+    QDict *ev;
+
+    while (!(ev = qtest_qmp_event_ref(g->qts, event))) {
+        if (g_get_monotonic_time() > deadline) {
+            g_test_message("no %s within %d s", event, timeout_s);
+            return false;
+        }
+        qobject_unref(qmp_ok(g, "{'execute': 'query-status'}"));
+        g_usleep(50 * 1000);
+    }
+    qobject_unref(ev);
+    return true;
+}
+
 static void test_hotplug(void)
 {
     g_autofree char *extra = vmi_from_boot("-smp 1,maxcpus=2,sockets=2,"
                                            "cores=1,threads=1");
     g_autofree char *out = NULL;
-    g_autoptr(GPtrArray) evs = NULL;
-    guint on_new = 0;
-    long pid;
     Guest g;
 
     guest_start(&g, "pti=off", extra);
@@ -2696,26 +2761,88 @@ static void test_hotplug(void)
         guest_stop(&g);
         return;
     }
-    g_free(out);
-    qobject_unref(qmp_ok(&g, "{'execute': 'device_add', 'arguments': "
-                         "{'driver': 'max-x86_64-cpu', 'id': 'cpu1', "
-                         "'socket-id': 1, 'core-id': 0, 'thread-id': 0}}"));
-    out = guest_run(&g, "c=/sys/devices/system/cpu/cpu1; i=0; "
-                    "while [ ! -e $c/online ] && [ $i -lt 300 ]; do "
-                    "sleep 0.1; i=$((i + 1)); done; "
-                    "echo 1 > $c/online; taskset -c 1 vmi-storm 2000");
-    pid = field_long(strstr(out, "STORM "), "pid");
-    check_storm_pid(&g, pid, 2000);
-    evs = events_of(&g, pid);
-    for (guint i = 0; i < evs->len; i++) {
-        QDict *ev = g_ptr_array_index(evs, i);
-
-        if (ev_is(ev, "enter", "getppid")) {
-            on_new += qdict_get_int(ev, "vcpu") == 1;
-        }
-    }
-    g_assert_cmpuint(on_new, ==, 2000);
+    g_assert_cmpuint(storm_on_cpu1(&g), ==, 2000);
     check_kvm_counters(&g);
+
+    /* the guest ejects it (ACPI), then QEMU reports it gone */
+    g_free(out);
+    out = guest_run(&g, "echo 0 > /sys/devices/system/cpu/cpu1/online; "
+                    "echo offlined");
+    qobject_unref(qmp_ok(&g, "{'execute': 'device_del', "
+                         "'arguments': {'id': 'cpu1'}}"));
+    g_assert_true(wait_qemu_event(&g, "DEVICE_DELETED", 60));
+    if (under_kvm()) {
+        g_assert_cmpuint(storm_on_cpu1(&g), ==, 2000);
+        /* the third LSTAR write: the new vCPU 1 coming online */
+        check_kvm_counters_max(&g, 3);
+    } else {
+        /* TCG keeps a dead vCPU's context: a new one would exceed maxcpus */
+        g_test_message("TCG cannot plug a vCPU again (tcg_max_ctxs)");
+        check_storm(&g);
+    }
+    guest_stop(&g);
+}
+
+/*
+ * vmi-disable and vmi-enable while the guest rewrites MSR_LSTAR as fast
+ * as it can; under KVM each write exits to QEMU and re-arms the
+ * breakpoints.  Once disabled, none may stay armed: the guest would stop
+ * in debug state at its next system call.  Once enabled again, every call
+ * is traced.
+ */
+static void test_lstar_race(void)
+{
+    g_autofree char *extra = vmi_from_boot("-smp 2");
+    g_autofree char *out = NULL;
+    const char *done;
+    QDict *status;
+    size_t from;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    guest_wait_ready(&g);
+    check_accel(&g);
+    out = guest_run(&g, "insmod /lib/modules/msr.ko allow_writes=on && "
+                    "echo msr-loaded");
+    g_assert_nonnull(strstr(out, "msr-loaded"));
+    from = g.serial->len;
+    g_free(guest_run(&g, "taskset -c 1 vmi-lstar 3 &"));
+    for (int i = 0; i < 20; i++) {
+        qobject_unref(qmp_ok(&g, "{'execute': 'vmi-disable'}"));
+        g_usleep(20 * 1000);
+        qobject_unref(qmp_ok(&g, "{'execute': 'vmi-enable'}"));
+        g_usleep(50 * 1000);
+    }
+    serial_wait(&g, from, "LSTAR_DONE", CMD_TIMEOUT_S);
+    done = strstr(g.serial->str + from, "LSTAR_DONE");
+    g_test_message("%.*s", (int)strcspn(done, "\r\n"), done);
+    g_assert_cmpint(field_long(done, "writes"), >, 0);
+
+    /*
+     * enabled: both vCPUs trace (pinned: a task that moves between vCPUs
+     * can have its exit in another ring than its entry)
+     */
+    for (int cpu = 0; cpu < 2; cpu++) {
+        g_autofree char *cmd = g_strdup_printf("taskset -c %d vmi-storm 1000",
+                                               cpu);
+
+        g_free(out);
+        out = guest_run(&g, cmd);
+        wait_delivered(&g);
+        check_storm_pid(&g, field_long(strstr(out, "STORM "), "pid"), 1000);
+    }
+
+    /* disabled: the guest runs on, on both vCPUs, and nothing is traced */
+    qobject_unref(qmp_ok(&g, "{'execute': 'vmi-disable'}"));
+    g_ptr_array_set_size(g.events, 0);
+    g_free(out);
+    out = guest_run(&g, "taskset -c 0 vmi-storm 1000; "
+                    "taskset -c 1 vmi-storm 1000");
+    g_assert_nonnull(strstr(out, "STORM "));
+    status = qmp_ok(&g, "{'execute': 'query-status'}");
+    g_assert_cmpstr(qdict_get_str(status, "status"), ==, "running");
+    qobject_unref(status);
+    g_assert_cmpuint(g.events->len, ==, 0);
     guest_stop(&g);
 }
 
@@ -2842,6 +2969,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmi/delivery/smp4", test_smp4);
     qtest_add_func("/vmi/lifecycle", test_lifecycle);
     qtest_add_func("/vmi/lifecycle/savevm", test_savevm);
+    qtest_add_func("/vmi/lifecycle/lstar-race", test_lstar_race);
     qtest_add_func("/vmi/hotplug", test_hotplug);
     qtest_add_func("/vmi/gdbstub", test_gdbstub);
     qtest_add_func("/vmi/memory", test_memory);

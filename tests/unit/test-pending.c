@@ -115,11 +115,46 @@ static void test_drop_group(void)
     vmi_pending_destroy(&t);
 }
 
+/*
+ * The groups' lists follow every way out of the table (take, replace,
+ * evict), so a group's exit drops exactly its remaining entries.
+ */
+static void test_group_index(void)
+{
+    VmiPendingTable t;
+    Call *c;
+
+    freed = 0;
+    vmi_pending_init(&t, 4, call_free);
+    vmi_pending_add(&t, &call_new(0x10, 5, 0)->e);
+    vmi_pending_add(&t, &call_new(0x20, 5, 1)->e);
+    vmi_pending_add(&t, &call_new(0x30, 6, 2)->e);
+    /* a task's new call replaces its old one, which leaves the group */
+    vmi_pending_add(&t, &call_new(0x20, 5, 3)->e);
+    c = (Call *)vmi_pending_take(&t, 0x10);
+    g_free(c);
+    /* full: 0x30 (group 6) is the oldest and is evicted */
+    vmi_pending_add(&t, &call_new(0x40, 8, 4)->e);
+    vmi_pending_add(&t, &call_new(0x50, 8, 5)->e);
+    vmi_pending_add(&t, &call_new(0x60, 8, 6)->e);
+    g_assert_cmpuint(t.evicted, ==, 1);
+    g_assert_cmpuint(vmi_pending_drop_group(&t, 6), ==, 0);
+    g_assert_cmpuint(vmi_pending_drop_group(&t, 5), ==, 1);
+    g_assert_cmpuint(vmi_pending_drop_group(&t, 8), ==, 3);
+    g_assert_cmpuint(vmi_pending_count(&t), ==, 0);
+    g_assert_cmpuint(g_hash_table_size(t.by_tgid), ==, 0);
+    /* a group's list is made again for its next entry */
+    vmi_pending_add(&t, &call_new(0x70, 8, 7)->e);
+    g_assert_cmpuint(vmi_pending_drop_group(&t, 8), ==, 1);
+    vmi_pending_destroy(&t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vmi/pending/take", test_take);
     g_test_add_func("/vmi/pending/evict-oldest", test_evict_oldest);
     g_test_add_func("/vmi/pending/drop-group", test_drop_group);
+    g_test_add_func("/vmi/pending/group-index", test_group_index);
     return g_test_run();
 }

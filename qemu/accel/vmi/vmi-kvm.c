@@ -52,13 +52,24 @@ enum {
 #define DR7_FIXED   0x0600u     /* GE and the reserved bit 10 */
 #define SYNC_REGS   (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)
 
+/* Counters of a vCPU, by index, for query-vmi */
 typedef struct VmiKvmCpu {
-    uint64_t kernel_gs_base;    /* 0: not read since the kernel (re)booted */
-    unsigned generation;
-    unsigned debug_gen;         /* vk.debug_gen when last programmed */
     uint64_t debug_exits;       /* written by the vCPU's thread only */
     uint64_t ioctls;
 } VmiKvmCpu;
+
+/*
+ * What a vCPU's thread has cached about its vCPU.  Thread-local, so a
+ * vCPU unplugged and plugged again (a new thread, same index) starts
+ * afresh: its debug registers are programmed before its first run, and
+ * its GS base is read again.
+ */
+static __thread struct {
+    bool programmed;            /* debug_gen is valid */
+    unsigned debug_gen;         /* vk.debug_gen when last programmed */
+    uint64_t kernel_gs_base;    /* 0: not read since the kernel (re)booted */
+    unsigned generation;
+} vcpu_cache;
 
 static struct {
     bool reserved;              /* debug registers 1-3 are ours */
@@ -104,14 +115,13 @@ void vmi_kvm_merge_guest_debug(CPUState *cs, struct kvm_guest_debug *dbg)
 
 static VmiKvmCpu *kvm_cpu(CPUState *cs);
 
+/* On @cs's own thread */
 static void update_guest_debug(CPUState *cs, run_on_cpu_data unused)
 {
-    VmiKvmCpu *c = kvm_cpu(cs);
     int ret;
 
-    if (c) {
-        c->debug_gen = qatomic_read(&vk.debug_gen);
-    }
+    vcpu_cache.debug_gen = qatomic_read(&vk.debug_gen);
+    vcpu_cache.programmed = true;
     ret = kvm_update_guest_debug(cs, 0);
 
     if (ret) {
@@ -147,9 +157,12 @@ static VmiKvmCpu *kvm_cpu(CPUState *cs)
 
 void vmi_kvm_pre_run(CPUState *cs)
 {
-    VmiKvmCpu *c = kvm_cpu(cs);
-
-    if (c && c->debug_gen != qatomic_read(&vk.debug_gen)) {
+    /* never started, or stopped after clearing every vCPU's registers */
+    if (!qatomic_read(&vk.reserved)) {
+        return;
+    }
+    if (!vcpu_cache.programmed ||
+        vcpu_cache.debug_gen != qatomic_read(&vk.debug_gen)) {
         update_guest_debug(cs, RUN_ON_CPU_NULL);
     }
 }
@@ -208,21 +221,18 @@ static void regs_from_kvm(const struct kvm_regs *regs,
  */
 static uint64_t kernel_gs_base(CPUState *cs)
 {
-    VmiKvmCpu *c = kvm_cpu(cs);
     unsigned gen = qatomic_read(&vk.generation);
     uint64_t base = 0;
 
-    if (c && c->generation == gen && c->kernel_gs_base) {
-        return c->kernel_gs_base;
+    if (vcpu_cache.generation == gen && vcpu_cache.kernel_gs_base) {
+        return vcpu_cache.kernel_gs_base;
     }
     count(cs, 0, 1);
     if (!msr_ioctl(cs, KVM_GET_MSRS, MSR_KERNELGSBASE, &base)) {
         return 0;
     }
-    if (c) {
-        c->kernel_gs_base = base;
-        c->generation = gen;
-    }
+    vcpu_cache.kernel_gs_base = base;
+    vcpu_cache.generation = gen;
     return base;
 }
 

@@ -16,6 +16,7 @@ typedef struct VmiPendingEntry {
     uint64_t task;      /* key: the guest's task_struct address */
     int32_t tgid;       /* the task's thread group */
     GList order;        /* link in the table's oldest-first list */
+    GList group;        /* link in its thread group's list */
 } VmiPendingEntry;
 
 /*
@@ -25,6 +26,7 @@ typedef struct VmiPendingEntry {
  */
 typedef struct VmiPendingTable {
     GHashTable *by_task;    /* &entry->task -> entry */
+    GHashTable *by_tgid;    /* tgid -> GQueue of its entries */
     GQueue order;           /* entries, oldest first */
     unsigned max;
     uint64_t evicted;       /* entries dropped to make room */

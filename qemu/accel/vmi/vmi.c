@@ -52,6 +52,7 @@
 #include "cpu.h"
 #include "vmi-internal.h"
 #include "vmi-pending.h"
+#include "vmi-kernels.h"
 
 /* Events queued per vCPU by default, and the bounds of -vmi ring-size= */
 #define VMI_RING_SIZE       65536
@@ -68,12 +69,6 @@
 #define VMI_DRAIN_PAUSE_NS  (50 * SCALE_US)
 /* System calls in flight tracked at once; a guest can't grow it further. */
 #define VMI_PENDING_MAX     65536
-/*
- * Kernels identified earlier in a session, kept for a guest that switches
- * back (kexec, a hostile kernel alternating MSR_LSTAR): identifying one
- * reads hundreds of prototypes.
- */
-#define VMI_KERNELS_KEPT    4
 /* at most this many identifications of a new MSR_LSTAR per second */
 #define VMI_IDENTIFY_PER_S  8
 /* Output a consumer may have queued before the rings stop draining */
@@ -193,9 +188,8 @@ typedef struct VmiSession {
     VmiKernel *kernel;      /* RCU-published, replaced on reboot */
     VmiTraceFilter *filter; /* RCU-published; never NULL when enabled */
     QemuMutex lock;         /* protects the members below */
-    VmiKernel *kept[VMI_KERNELS_KEPT];  /* earlier kernels, newest first */
-    int64_t identify_window_ms;         /* rate limit of identification */
-    unsigned identify_count;
+    VmiKernelsKept kept;            /* earlier kernels of this session */
+    VmiRateLimit identify_rate;     /* of identifications of new kernels */
     uint64_t failed_lstar;
     char *error;
     VmiPendingTable pending;    /* of VmiPending */
@@ -624,9 +618,7 @@ static VmiOs *os_get(const char *path, Error **errp)
 
 static void session_free(VmiSession *s)
 {
-    for (unsigned i = 0; i < VMI_KERNELS_KEPT; i++) {
-        vmi_kernel_free(s->kept[i]);
-    }
+    vmi_kernels_free(&s->kept);
     vmi_kernel_free(s->kernel);
     os_put(s->osref);
     filter_free(s->filter);
@@ -653,6 +645,7 @@ static VmiSession *session_new(const char *profile, Error **errp)
     s->osref = o;
     s->os = o->os;
     qemu_mutex_init(&s->lock);
+    s->identify_rate.per_s = VMI_IDENTIFY_PER_S;
     vmi_pending_init(&s->pending, VMI_PENDING_MAX, pending_free);
     return s;
 }
@@ -668,65 +661,22 @@ static void kernel_rcu_cb(VmiKernelRcu *r)
     g_free(r);
 }
 
-/* An earlier kernel of the session behind @lstar, taken out; s->lock held. */
-static VmiKernel *kept_take(VmiSession *s, uint64_t lstar)
-{
-    for (unsigned i = 0; i < VMI_KERNELS_KEPT; i++) {
-        VmiKernel *k = s->kept[i];
-
-        if (k && k->lstar == lstar) {
-            memmove(&s->kept[i], &s->kept[i + 1],
-                    (VMI_KERNELS_KEPT - 1 - i) * sizeof(s->kept[0]));
-            s->kept[VMI_KERNELS_KEPT - 1] = NULL;
-            return k;
-        }
-    }
-    return NULL;
-}
-
-/*
- * Keep @old, no longer current, for a switch back; the oldest kept one
- * goes, after every reader of it is done.  s->lock held.
- */
-static void kept_put(VmiSession *s, VmiKernel *old)
-{
-    VmiKernel *gone = s->kept[VMI_KERNELS_KEPT - 1];
-
-    memmove(&s->kept[1], &s->kept[0],
-            (VMI_KERNELS_KEPT - 1) * sizeof(s->kept[0]));
-    s->kept[0] = old;
-    if (gone) {
-        VmiKernelRcu *r = g_new0(VmiKernelRcu, 1);
-
-        r->kernel = gone;
-        call_rcu(r, kernel_rcu_cb, rcu);
-    }
-}
-
-/*
- * A guest that keeps writing new MSR_LSTAR values would otherwise make
- * every system call a full identification.  s->lock held.
- */
+/* s->lock held */
 static bool identify_allowed(VmiSession *s)
 {
-    int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
-
-    if (now - s->identify_window_ms >= 1000) {
-        s->identify_window_ms = now;
-        s->identify_count = 0;
-    }
-    if (s->identify_count >= VMI_IDENTIFY_PER_S) {
-        if (s->identify_count++ == VMI_IDENTIFY_PER_S) {
-            g_free(s->error);
-            s->error = g_strdup_printf("the guest changed MSR_LSTAR more "
-                                       "than %d times in a second: "
-                                       "identification paused",
-                                       VMI_IDENTIFY_PER_S);
-        }
+    switch (vmi_rate_check(&s->identify_rate,
+                           qemu_clock_get_ms(QEMU_CLOCK_REALTIME))) {
+    case VMI_RATE_ALLOWED:
+        return true;
+    case VMI_RATE_REFUSED_FIRST:
+        g_free(s->error);
+        s->error = g_strdup_printf("the guest changed MSR_LSTAR more than "
+                                   "%d times in a second: identification "
+                                   "paused", VMI_IDENTIFY_PER_S);
+        return false;
+    default:
         return false;
     }
-    s->identify_count++;
-    return true;
 }
 
 /*
@@ -748,7 +698,7 @@ static const VmiKernel *session_identify(VmiSession *s, VmiMem *m,
     if (lstar == 0 || lstar == s->failed_lstar) {
         return NULL;
     }
-    k = kept_take(s, lstar);
+    k = vmi_kernels_take(&s->kept, lstar);
     if (!k) {
         if (!identify_allowed(s)) {
             return NULL;
@@ -771,7 +721,15 @@ static const VmiKernel *session_identify(VmiSession *s, VmiMem *m,
         filter_publish(s, filter_copy(s->filter));
     }
     if (old) {
-        kept_put(s, old);
+        VmiKernel *gone = vmi_kernels_put(&s->kept, old);
+
+        /* after every reader of it is done */
+        if (gone) {
+            VmiKernelRcu *r = g_new0(VmiKernelRcu, 1);
+
+            r->kernel = gone;
+            call_rcu(r, kernel_rcu_cb, rcu);
+        }
     }
     return k;
 }
