@@ -102,14 +102,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vmi_mem_init(&m, read_phys, NULL, 0x1000, data[0] & 1);
 
     for (int i = 0; i < 8; i++) {
+        VmiTextBudget budget;
+
+        vmi_text_budget_init(&budget);
         truncated = unreadable = false;
         vmi_translate(&m, va[i], &pa);
         vmi_read_u64(&m, va[i], &v);
         vmi_read(&m, va[i], out, sizeof(out));
         vmi_read_cstr(&m, va[i], buf, sizeof(buf), &truncated);
-        g_free(vmi_user_string(&m, va[i], &truncated, &unreadable));
-        g_strfreev(vmi_user_strings(&m, va[i], i & 1 ? 4 : 8, &truncated,
-                                    &unreadable));
+        g_free(vmi_user_string(&m, va[i], &budget, &truncated,
+                               &unreadable));
+        g_strfreev(vmi_user_strings(&m, va[i], i & 1 ? 4 : 8, &budget,
+                                    &truncated, &unreadable));
     }
     if (vmi_syscall_proto_read(&m, va[6], data[1], data[2], data[3], &p)) {
         vmi_syscall_proto_clear(&p);

@@ -1084,6 +1084,65 @@ static void test_reboot(void)
 static void check_threads(Guest *g);
 static void check_processes(Guest *g);
 
+static void wait_delivered(Guest *g);
+static int64_t sum_vcpus(Guest *g, const char *key);
+
+/*
+ * Sequence numbers, with everything delivered and nothing dropped: every
+ * event produced has one, 1 to N without a gap or a repeat (N = events
+ * produced, from query-vmi), and each task's events arrive in order.
+ */
+static void check_seq(Guest *g)
+{
+    g_autoptr(GHashTable) last_of_task = g_hash_table_new(NULL, NULL);
+    int64_t produced, n = 0;
+    g_autofree bool *seen = NULL;
+
+    wait_delivered(g);
+    check_no_drops(g);
+    produced = sum_vcpus(g, "produced");
+    seen = g_new0(bool, produced + 1);
+    for (int list = 0; list < 2; list++) {
+        GPtrArray *evs = list ? g->processes : g->events;
+
+        for (guint i = 0; i < evs->len; i++) {
+            QDict *ev = g_ptr_array_index(evs, i);
+            int64_t seq, pid, last;
+
+            if (!qdict_haskey(ev, "seq")) {
+                continue;   /* VMI_EVENTS_LOST */
+            }
+            seq = qdict_get_int(ev, "seq");
+            if (seq < 1 || seq > produced || seen[seq]) {
+                g_test_message("event %u: seq %" PRId64 " (produced %"
+                               PRId64 ", %s)", i, seq, produced,
+                               seq >= 1 && seq <= produced ? "repeated"
+                                                           : "out of range");
+                g_assert_not_reached();
+            }
+            seen[seq] = true;
+            n++;
+            if (list) {
+                continue;
+            }
+            pid = qdict_get_int(qdict_get_qdict(ev, "process"), "pid");
+            last = GPOINTER_TO_SIZE(g_hash_table_lookup(last_of_task,
+                                                        GSIZE_TO_POINTER(pid)));
+            if (seq < last) {
+                g_test_message("task %" PRId64 ": seq %" PRId64 " (%s %s) "
+                               "arrived after seq %" PRId64, pid, seq,
+                               ev_str(ev, "direction"), ev_str(ev, "name"),
+                               last);
+                g_assert_not_reached();
+            }
+            g_hash_table_insert(last_of_task, GSIZE_TO_POINTER(pid),
+                                GSIZE_TO_POINTER(seq));
+        }
+    }
+    g_test_message("%" PRId64 " events, seq 1 to %" PRId64, n, produced);
+    g_assert_cmpint(n, ==, produced);
+}
+
 static void test_smp(void)
 {
     g_autofree char *extra = vmi_from_boot("-smp 2");
@@ -1125,7 +1184,7 @@ static void test_smp(void)
         g_assert_cmpint(qdict_get_int(v, "trapped"), >=, SMP_STORM_CALLS);
     }
     qobject_unref(info);
-    check_no_drops(&g);
+    check_seq(&g);
     check_kvm_counters(&g);
     guest_stop(&g);
 }
@@ -1199,8 +1258,6 @@ static void test_ia32(void)
  * Threads blocked in read(2) are moved to the other vCPU before they
  * wake: entry and exit are paired per thread, not per vCPU.
  */
-static void wait_delivered(Guest *g);
-
 static void check_threads(Guest *g)
 {
     g_autofree char *out = guest_run(g, "vmi-threads");

@@ -202,15 +202,18 @@ static void test_decode_strings(void)
 }
 
 /*
- * 256 pointers to one 4000-byte string: the entry and string bounds
- * alone would copy a megabyte; the array's byte bound cuts it.
+ * 256 pointers to one 4000-byte string, as argv and again as envp: the
+ * entry and string bounds alone would copy two megabytes.  One event's
+ * arrays share 32 KiB, and all its text 64 KiB.
  */
 static void test_strings_bytes(void)
 {
     bool truncated = false, unreadable = false;
+    VmiTextBudget budget;
     uint64_t *array;
     size_t total = 0;
     char **v;
+    char *str;
     Fixture f;
 
     fixture_init(&f);
@@ -220,18 +223,43 @@ static void test_strings_bytes(void)
     for (int i = 0; i < 256; i++) {
         array[i] = USER;
     }
-    v = vmi_user_strings(&f.m, USER + 4096, 8, &truncated, &unreadable);
+    vmi_text_budget_init(&budget);
+    v = vmi_user_strings(&f.m, USER + 4096, 8, &budget, &truncated,
+                         &unreadable);
     for (char **s = v; *s; s++) {
         total += strlen(*s) + 1;
     }
-    g_assert_cmpuint(total, <=, VMI_ARGV_BYTES_MAX);
-    /* 16 whole strings, then what is left of the bound of the 17th */
-    g_assert_cmpuint(g_strv_length(v), ==, 17);
-    g_assert_cmpuint(strlen(v[15]), ==, 4000);
-    g_assert_cmpuint(strlen(v[16]), <, 4000);
+    g_assert_cmpuint(total, <=, VMI_ARRAYS_TEXT_MAX);
+    /* 8 whole strings, then what is left of the bound in the 9th */
+    g_assert_cmpuint(g_strv_length(v), ==, 9);
+    g_assert_cmpuint(strlen(v[7]), ==, 4000);
+    g_assert_cmpuint(strlen(v[8]), ==, VMI_ARRAYS_TEXT_MAX - 8 * 4001 - 1);
     g_assert_true(truncated);
     g_assert_false(unreadable);
     g_strfreev(v);
+
+    /* envp of the same event: the arrays' share is spent */
+    truncated = false;
+    v = vmi_user_strings(&f.m, USER + 4096, 8, &budget, &truncated,
+                         &unreadable);
+    g_assert_cmpuint(g_strv_length(v), ==, 0);
+    g_assert_true(truncated);
+    g_strfreev(v);
+
+    /* plain strings draw on the rest of the event's 64 KiB */
+    total = 0;
+    for (int i = 0; i < 10; i++) {
+        truncated = false;
+        str = vmi_user_string(&f.m, USER, &budget, &truncated, &unreadable);
+        g_assert_nonnull(str);
+        g_assert_cmpint(truncated, ==, i >= 8);
+        /* the 10th finds the budget spent: empty, marked truncated */
+        total += i < 9 ? strlen(str) + 1 : 0;
+        g_assert_cmpint(i < 9 || !*str, ==, true);
+        g_free(str);
+    }
+    g_assert_cmpuint(total, ==, VMI_EVENT_TEXT_MAX - VMI_ARRAYS_TEXT_MAX);
+    g_assert_false(unreadable);
     gm_free(f.g);
 }
 

@@ -533,8 +533,8 @@ char **vmi_linux_exec_argv(const VmiLinux *l, VmiMem *m, uint64_t task,
         return NULL;
     }
     len = end - start;
-    if (len > VMI_ARGV_BYTES_MAX) {
-        len = VMI_ARGV_BYTES_MAX;
+    if (len > VMI_ARRAYS_TEXT_MAX) {
+        len = VMI_ARRAYS_TEXT_MAX;
         *truncated = true;
     }
     buf = g_malloc(len + 1);
@@ -931,21 +931,25 @@ static void add_field(VmiDecoded *d, const char *key, char *value)
     }
 }
 
-static char *read_string(VmiMem *m, uint64_t ptr, VmiDecoded *d)
+static char *read_string(VmiMem *m, uint64_t ptr, VmiTextBudget *b,
+                         VmiDecoded *d)
 {
-    return vmi_user_string(m, ptr, &d->truncated, &d->unreadable);
+    return vmi_user_string(m, ptr, b, &d->truncated, &d->unreadable);
 }
 
-static char **read_argv(VmiMem *m, uint64_t ptr, VmiDecoded *d)
+static char **read_argv(VmiMem *m, uint64_t ptr, VmiTextBudget *b,
+                        VmiDecoded *d)
 {
-    return vmi_user_strings(m, ptr, 8, &d->truncated, &d->unreadable);
+    return vmi_user_strings(m, ptr, 8, b, &d->truncated, &d->unreadable);
 }
 
 void vmi_linux_decode(const char *name, const uint64_t args[6], VmiMem *m,
                       VmiDecoded *d)
 {
     const SyscallDesc *desc = find_desc(name);
+    VmiTextBudget budget;
 
+    vmi_text_budget_init(&budget);
     memset(d, 0, sizeof(*d));
     if (!desc) {
         return;
@@ -966,14 +970,14 @@ void vmi_linux_decode(const char *name, const uint64_t args[6], VmiMem *m,
             add_field(d, a->name, value);
             break;
         case ARG_PATH:
-            value = read_string(m, args[i], d);
+            value = read_string(m, args[i], &budget, d);
             if (value) {
                 add_field(d, a->name, value);
             }
             break;
         case ARG_ARGV:
             if (!d->argv) {
-                d->argv = read_argv(m, args[i], d);
+                d->argv = read_argv(m, args[i], &budget, d);
             }
             break;
         }

@@ -184,7 +184,7 @@ char *vmi_linux_exe_path(const VmiLinux *l, VmiMem *m, uint64_t task,
  * The argv of the program @task runs, as the kernel copied it onto the
  * new stack at exec (mm->arg_start..arg_end): after a successful exec
  * this is what runs, whatever user memory said at the entry.  At most
- * VMI_ARGV_MAX strings and VMI_ARGV_BYTES_MAX bytes (*@truncated);
+ * VMI_ARGV_MAX strings and VMI_ARRAYS_TEXT_MAX bytes (*@truncated);
  * NULL, with *@status, if it could not be read.
  */
 char **vmi_linux_exec_argv(const VmiLinux *l, VmiMem *m, uint64_t task,

@@ -192,6 +192,12 @@ static char *named_flags(const char *syscall, const char *arg, uint64_t v)
 
 /* User memory */
 
+void vmi_text_budget_init(VmiTextBudget *b)
+{
+    b->event = VMI_EVENT_TEXT_MAX;
+    b->arrays = VMI_ARRAYS_TEXT_MAX;
+}
+
 /* At most @max bytes of a string at @ptr; *@len: the bytes read. */
 static char *user_string_max(VmiMem *m, uint64_t ptr, size_t max,
                              size_t *len, bool *truncated, bool *unreadable)
@@ -209,27 +215,36 @@ static char *user_string_max(VmiMem *m, uint64_t ptr, size_t max,
     return g_utf8_make_valid(buf, n);
 }
 
-char *vmi_user_string(VmiMem *m, uint64_t ptr, bool *truncated,
-                      bool *unreadable)
+char *vmi_user_string(VmiMem *m, uint64_t ptr, VmiTextBudget *b,
+                      bool *truncated, bool *unreadable)
 {
     size_t len;
+    char *str;
 
-    return user_string_max(m, ptr, VMI_STRING_MAX, &len, truncated,
-                           unreadable);
+    /* the NUL counts, so a spent budget reads nothing */
+    if (b->event <= 1) {
+        *truncated = true;
+        return g_strdup("");
+    }
+    str = user_string_max(m, ptr, MIN(VMI_STRING_MAX, b->event - 1), &len,
+                          truncated, unreadable);
+    if (str) {
+        b->event -= len + 1;
+    }
+    return str;
 }
 
 char **vmi_user_strings(VmiMem *m, uint64_t ptr, unsigned ptr_size,
-                        bool *truncated, bool *unreadable)
+                        VmiTextBudget *b, bool *truncated, bool *unreadable)
 {
     GPtrArray *v = g_ptr_array_new();
-    /*
-     * The entry and string bounds alone would let one array copy a
-     * megabyte on the vCPU thread; each string counts its NUL, so that
-     * empty strings use the budget too, and one byte left holds none.
-     */
-    size_t left = VMI_ARGV_BYTES_MAX;
 
     for (unsigned i = 0; ; i++) {
+        /*
+         * Each string counts its NUL, so that empty strings use the
+         * budget too, and one byte left holds none.
+         */
+        size_t left = MIN(b->event, b->arrays);
         uint64_t s;
         char *str = NULL;
         size_t len;
@@ -257,7 +272,8 @@ char **vmi_user_strings(VmiMem *m, uint64_t ptr, unsigned ptr_size,
         if (!str) {
             break;
         }
-        left -= len + 1;
+        b->event -= len + 1;
+        b->arrays -= len + 1;
         g_ptr_array_add(v, str);
     }
     g_ptr_array_add(v, NULL);
@@ -368,6 +384,9 @@ void vmi_params_decode(const VmiSyscallProto *proto, const char *syscall,
                        const uint64_t args[VMI_MAX_ARGS], unsigned ptr_size,
                        VmiMem *m, VmiParams *out)
 {
+    VmiTextBudget budget;
+
+    vmi_text_budget_init(&budget);
     memset(out, 0, sizeof(*out));
     if (!proto || !proto->known) {
         return;
@@ -384,14 +403,14 @@ void vmi_params_decode(const VmiSyscallProto *proto, const char *syscall,
         if (is_strings(type)) {
             p->kind = VMI_PARAM_STRINGS;
             if (args[i]) {
-                p->strings = vmi_user_strings(m, args[i], ptr_size,
+                p->strings = vmi_user_strings(m, args[i], ptr_size, &budget,
                                               &p->truncated, &p->unreadable);
             }
         } else if (is_string(type, name)) {
             p->kind = VMI_PARAM_STRING;
             if (args[i]) {
-                p->text = vmi_user_string(m, args[i], &p->truncated,
-                                          &p->unreadable);
+                p->text = vmi_user_string(m, args[i], &budget,
+                                          &p->truncated, &p->unreadable);
             }
         } else if (is_sockaddr(type) &&
                    i + 1 < proto->nargs &&

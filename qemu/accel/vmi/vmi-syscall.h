@@ -13,7 +13,21 @@
 #define VMI_PROTO_TEXT_MAX  64
 #define VMI_STRING_MAX      4096    /* bytes of one string */
 #define VMI_ARGV_MAX        256     /* strings of one array */
-#define VMI_ARGV_BYTES_MAX  65536   /* bytes of one array's strings */
+/*
+ * Guest text one event may carry, NULs included: all its arrays (argv
+ * and envp) together, and everything.  Without them, one execve with
+ * 256 pointers to a 4 KiB page twice over would copy 2 MiB per event.
+ */
+#define VMI_ARRAYS_TEXT_MAX 32768
+#define VMI_EVENT_TEXT_MAX  65536
+
+/* What an event still may copy from guest memory */
+typedef struct VmiTextBudget {
+    size_t event;           /* any string or array */
+    size_t arrays;          /* strings of arrays */
+} VmiTextBudget;
+
+void vmi_text_budget_init(VmiTextBudget *b);
 
 /*
  * One system call's parameters as the kernel declares them
@@ -74,7 +88,9 @@ typedef struct VmiParams {
  * Decode the arguments of system call @syscall (the kernel's name) by its
  * prototype @proto; @m maps the calling process, whose pointers are
  * @ptr_size (8, or 4 for 32-bit processes) bytes.  Never fails: what
- * cannot be read is marked unreadable and keeps its raw value.
+ * cannot be read is marked unreadable and keeps its raw value.  One
+ * event's budget (VMI_EVENT_TEXT_MAX, VMI_ARRAYS_TEXT_MAX) bounds all
+ * the parameters together.
  */
 void vmi_params_decode(const VmiSyscallProto *proto, const char *syscall,
                        const uint64_t args[VMI_MAX_ARGS], unsigned ptr_size,
@@ -83,15 +99,15 @@ void vmi_params_clear(VmiParams *ps);
 
 /*
  * A string (at most 4096 bytes, made valid UTF-8), or a NULL-terminated
- * array of them (at most 256, and 65536 bytes read in all, NULs
- * included) whose pointers are @ptr_size bytes, from the process @m
- * maps.  Sets *@truncated when a bound cut it, *@unreadable when memory
- * was missing.
+ * array of them (at most 256) whose pointers are @ptr_size bytes, from
+ * the process @m maps, drawn from the event's budget @b (what they read,
+ * NULs included, is taken from it; an array also from @b->arrays).  Sets
+ * *@truncated when a bound cut it, *@unreadable when memory was missing.
  */
-char *vmi_user_string(VmiMem *m, uint64_t ptr, bool *truncated,
-                      bool *unreadable);
+char *vmi_user_string(VmiMem *m, uint64_t ptr, VmiTextBudget *b,
+                      bool *truncated, bool *unreadable);
 char **vmi_user_strings(VmiMem *m, uint64_t ptr, unsigned ptr_size,
-                        bool *truncated, bool *unreadable);
+                        VmiTextBudget *b, bool *truncated, bool *unreadable);
 
 /* Flag names, for tests: "O_RDONLY|O_CLOEXEC". */
 char *vmi_open_flags(uint64_t flags);

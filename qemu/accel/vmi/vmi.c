@@ -89,6 +89,7 @@ typedef enum VmiEventKind {
 } VmiEventKind;
 
 typedef struct VmiEvent {
+    uint64_t seq;           /* order of production, across vCPUs */
     VmiEventKind kind;
     VmiDirection direction;
     VmiAbi abi;
@@ -223,6 +224,11 @@ static struct {
     GString *sink_buf;
     guint sink_watch;
     Error *migration_blocker;
+    /*
+     * The last sequence number given to an event, lost ones included;
+     * its own cache line, as every vCPU bumps it.
+     */
+    QEMU_ALIGNED(64) uint64_t seq;
 } vmi;
 
 QemuOptsList qemu_vmi_opts = {
@@ -928,6 +934,7 @@ static bool overflow_push(VmiRing *r, VmiEvent *ev)
 /* Queue @ev; if the ring is full, wait or count it lost (overflow=). */
 static void ring_offer(CPUState *cs, VmiRing *r, VmiEvent *ev)
 {
+    ev->seq = qatomic_fetch_inc(&vmi.seq) + 1;
     ring_count_produced(r);
     if (!ring_full(r) && !qatomic_read(&r->overflow_len)) {
         ring_push(r, ev);
@@ -1101,6 +1108,8 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
         pending_add(s, p);
     }
     if (report && f->enter && ring_would_drop(ring)) {
+        /* lost like an offered one: its number makes the gap */
+        qatomic_inc(&vmi.seq);
         ring_count_produced(ring);
         ring_count_drop(ring);
     } else if (report && f->enter) {
@@ -1663,6 +1672,7 @@ static void process_event_emit(VmiEvent *ev)
     if (ev->kind == VMI_EVENT_PROCESS_EXIT) {
         VmiProcessExitEvent *e = g_new0(VmiProcessExitEvent, 1);
 
+        e->seq = ev->seq;
         e->vcpu = ev->vcpu;
         e->pid = ev->task.tgid;
         e->name = g_steal_pointer(&name);
@@ -1678,6 +1688,7 @@ static void process_event_emit(VmiEvent *ev)
         VmiProcessStartEvent *e = g_new0(VmiProcessStartEvent, 1);
         strList **tail = &e->argv;
 
+        e->seq = ev->seq;
         e->vcpu = ev->vcpu;
         e->kind = ev->start_kind;
         e->pid = ev->pid;
@@ -1705,6 +1716,7 @@ static void event_emit(VmiEvent *ev)
         return;
     }
     e = g_new0(VmiSyscallEvent, 1);
+    e->seq = ev->seq;
     e->vcpu = ev->vcpu;
     e->direction = ev->direction;
     e->abi = g_strdup(ev->abi == VMI_ABI_IA32 ? "ia32" : "x86_64");
@@ -1818,70 +1830,139 @@ static void emit_one(VmiRing *r, VmiEvent *ev)
     vmi.events++;
 }
 
-/* overflow=block: what its vCPU queued while it could not wait */
-static void drain_overflow(VmiRing *r, unsigned *budget)
+/*
+ * The next event of @r to emit, if any: the ring's oldest (up to @head,
+ * the producer's position the drain last read), then, once the ring is
+ * empty, the oldest of its overflow queue (overflow=block: what its vCPU
+ * queued while it could not wait), which is newer than anything in the
+ * ring.
+ */
+static VmiEvent *ring_next(VmiRing *r, uint32_t head)
 {
-    while (*budget && qatomic_read(&r->overflow_len)) {
-        VmiEvent *ev;
+    if (r->tail != head) {
+        return r->slots[r->tail & (vmi.ring_size - 1)];
+    }
+    if (qatomic_read(&r->overflow_len)) {
+        QEMU_LOCK_GUARD(&vmi.room_lock);
+        return g_queue_peek_head(&r->overflow);
+    }
+    return NULL;
+}
 
+/* Emit and remove ring_next(@r, @head). */
+static void ring_emit_next(VmiRing *r, uint32_t head)
+{
+    VmiEvent *ev;
+
+    if (r->tail != head) {
+        ev = r->slots[r->tail & (vmi.ring_size - 1)];
+        /* the slot is the producer's again */
+        qatomic_store_release(&r->tail, r->tail + 1);
+    } else {
         WITH_QEMU_LOCK_GUARD(&vmi.room_lock) {
             ev = g_queue_pop_head(&r->overflow);
             qatomic_set(&r->overflow_len, r->overflow_len - 1);
         }
-        emit_one(r, ev);
-        (*budget)--;
+    }
+    emit_one(r, ev);
+}
+
+/*
+ * The ring whose next event has the lowest sequence number: each vCPU's
+ * ring is in order, and merging them by number delivers every task's
+ * events in the order they happened, even when its entry and its exit
+ * were trapped on different vCPUs.  @heads are the producers' positions
+ * as last read; a ring that looks empty is read again.
+ */
+static VmiRing *ring_lowest(uint32_t *heads, uint32_t **head)
+{
+    VmiRing *best = NULL;
+    uint64_t best_seq = UINT64_MAX;
+
+    for (unsigned i = 0; i < vmi.nr_rings; i++) {
+        VmiRing *r = &vmi.rings[i];
+        VmiEvent *ev;
+
+        if (r->tail == heads[i]) {
+            heads[i] = qatomic_load_acquire(&r->head);
+        }
+        ev = ring_next(r, heads[i]);
+        if (ev && ev->seq < best_seq) {
+            best = r;
+            best_seq = ev->seq;
+            *head = &heads[i];
+        }
+    }
+    return best;
+}
+
+/* Whether any ring has events left (after the drain published its tails) */
+static bool rings_pending(void)
+{
+    /* pairs with ring_push(): see its head, or it sees our tail */
+    smp_mb();
+    for (unsigned i = 0; i < vmi.nr_rings; i++) {
+        VmiRing *r = &vmi.rings[i];
+
+        if (r->tail != qatomic_read(&r->head) ||
+            qatomic_read(&r->overflow_len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void wake_waiters(void)
+{
+    QEMU_LOCK_GUARD(&vmi.room_lock);
+    if (vmi.waiters) {
+        qemu_cond_broadcast(&vmi.room);
     }
 }
 
 /*
- * Main loop: move events from the rings to QMP or the chardev, a budget
- * at a time so the monitor stays responsive, and only while the consumer
- * keeps up, so that one that stops reading cannot make QEMU grow: the
- * rings fill and overflow= decides.
+ * Main loop: move events from the rings to QMP or the chardev in the
+ * order they were produced, a budget at a time so the monitor stays
+ * responsive, and only while the consumer keeps up, so that one that
+ * stops reading cannot make QEMU grow: the rings fill and overflow=
+ * decides.
  */
 static void vmi_drain(void *opaque)
 {
     int64_t end = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + VMI_DRAIN_SLICE_NS;
+    g_autofree uint32_t *heads = g_new(uint32_t, vmi.nr_rings);
     unsigned budget = VMI_DRAIN_BUDGET;
-    bool more = false, stalled = false, freed = false;
+    bool stalled = false, more;
+    unsigned emitted = 0;
 
-    for (unsigned i = 0; i < vmi.nr_rings && !stalled; i++) {
-        VmiRing *r = &vmi.rings[i];
-        uint32_t head = qatomic_load_acquire(&r->head);
-        uint32_t tail = r->tail;
-
-        while (tail != head && budget) {
-            if (budget % 64 == 0 &&
-                qemu_clock_get_ns(QEMU_CLOCK_REALTIME) > end) {
-                budget = 0;
-                break;
-            }
-            if (budget % 256 == 0 && consumer_backlogged()) {
-                stalled = true;
-                break;
-            }
-            emit_one(r, r->slots[tail & (vmi.ring_size - 1)]);
-            tail++;
-            budget--;
-        }
-        freed |= tail != r->tail;
-        qatomic_store_release(&r->tail, tail);
-        /* pairs with ring_push(): see its head, or it sees our tail */
-        smp_mb();
-        if (tail == qatomic_read(&r->head) && !stalled) {
-            /* the overflow queue is newer than anything in the ring */
-            drain_overflow(r, &budget);
-        }
-        more |= tail != qatomic_read(&r->head) ||
-                qatomic_read(&r->overflow_len);
+    for (unsigned i = 0; i < vmi.nr_rings; i++) {
+        heads[i] = qatomic_load_acquire(&vmi.rings[i].head);
     }
-    if (freed) {
-        QEMU_LOCK_GUARD(&vmi.room_lock);
-        if (vmi.waiters) {
-            qemu_cond_broadcast(&vmi.room);
+    while (budget) {
+        uint32_t *head;
+        VmiRing *r;
+
+        if (consumer_backlogged()) {
+            stalled = true;
+            break;
+        }
+        r = ring_lowest(heads, &head);
+        if (!r) {
+            break;
+        }
+        ring_emit_next(r, *head);
+        budget--;
+        if (++emitted % 64 == 0 &&
+            qemu_clock_get_ns(QEMU_CLOCK_REALTIME) > end) {
+            break;
         }
     }
-    if (stalled || (more && !budget)) {
+    if (emitted) {
+        wake_waiters();
+    }
+    more = rings_pending();
+    if (stalled || (more && emitted >= VMI_DRAIN_BUDGET) ||
+        (more && qemu_clock_get_ns(QEMU_CLOCK_REALTIME) > end)) {
         timer_mod_ns(vmi.retry, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
                      (stalled ? VMI_RETRY_MS * SCALE_MS : VMI_DRAIN_PAUSE_NS));
     } else if (more) {
@@ -1936,21 +2017,21 @@ static void sink_close(void)
 
 /* Lifecycle */
 
-/* Everything trapped so far, regardless of the consumer's backlog */
+/* Everything trapped so far, in order, regardless of the consumer's backlog */
 static void drain_all(void)
 {
-    unsigned budget = UINT_MAX;
+    g_autofree uint32_t *heads = g_new(uint32_t, vmi.nr_rings);
+    /* what was produced until now: a vCPU still running cannot prolong it */
+    uint64_t last = qatomic_read(&vmi.seq);
+    uint32_t *head;
+    VmiRing *r;
 
     for (unsigned i = 0; i < vmi.nr_rings; i++) {
-        VmiRing *r = &vmi.rings[i];
-        uint32_t head = qatomic_load_acquire(&r->head);
-        uint32_t tail = r->tail;
-
-        for (; tail != head; tail++) {
-            emit_one(r, r->slots[tail & (vmi.ring_size - 1)]);
-        }
-        qatomic_store_release(&r->tail, tail);
-        drain_overflow(r, &budget);
+        heads[i] = qatomic_load_acquire(&vmi.rings[i].head);
+    }
+    while ((r = ring_lowest(heads, &head)) &&
+           ring_next(r, *head)->seq <= last) {
+        ring_emit_next(r, *head);
     }
     if (vmi.nr_rings) {
         QEMU_LOCK_GUARD(&vmi.room_lock);
@@ -2079,6 +2160,7 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
         r->lost_reported = 0;
     }
     vmi.events = 0;
+    qatomic_set(&vmi.seq, 0);
     vmi.lost_total = 0;
     vmi.lost_last_ms = 0;
     qatomic_set(&vmi.overflow, overflow);
