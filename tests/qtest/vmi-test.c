@@ -2341,6 +2341,79 @@ static void test_delivery_drop(void)
 }
 
 /*
+ * Byte budgets: execve calls whose argv and envp would be 2 MiB each if
+ * copied whole, while nobody reads QMP.  Each event holds at most 32 KiB
+ * of arrays (argv cut, envp empty, both marked truncated), and the ring
+ * stops at ring-bytes, not at its 65,536 slots: QEMU's memory stays near
+ * the budget instead of growing by the events' 100 MB.
+ */
+static void test_delivery_bytes(void)
+{
+    g_autofree char *boot = vmi_from_boot("");
+    g_autofree char *extra = g_strdup_printf("%s,ring-bytes=1M", boot);
+    g_autofree char *out = NULL;
+    QDict *info, *enter = NULL;
+    int64_t dropped, produced;
+    long rss0, rss1, pid;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    guest_wait_ready(&g);
+    check_accel(&g);
+    info = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    g_assert_cmpint(qdict_get_int(info, "ring-bytes"), ==, 1024 * 1024);
+    qobject_unref(info);
+    out = guest_run(&g, "vmi-bigexec 10");
+    rss0 = qemu_rss_kb(&g);
+    g_free(out);
+    out = guest_run(&g, "vmi-bigexec 3000");
+    rss1 = qemu_rss_kb(&g);
+    g_test_message("QEMU RSS %ld kB before, %ld kB after 3000 calls", rss0,
+                   rss1);
+    /* 1 MiB of ring and 4 MiB of QMP output, not ~100 MB of events */
+    g_assert_cmpint(rss1 - rss0, <, 32 * 1024);
+    pid = field_long(strstr(out, "BIGEXEC "), "pid");
+
+    wait_delivered(&g);
+    dropped = sum_vcpus(&g, "dropped");
+    produced = sum_vcpus(&g, "produced");
+    g_test_message("produced %" PRId64 ", dropped %" PRId64, produced,
+                   dropped);
+    g_assert_cmpint(dropped, >, 0);
+    for (guint i = 0; i < g.events->len && !enter; i++) {
+        QDict *ev = g_ptr_array_index(g.events, i);
+
+        /* not the shell's exec of the program, which has the same pid */
+        if (ev_pid(ev) == pid && ev_is(ev, "enter", "execve") &&
+            !strcmp(qdict_get_str(qdict_get_qdict(ev, "process"), "name"),
+                    "vmi-bigexec")) {
+            enter = ev;
+        }
+    }
+    g_assert_nonnull(enter);
+    {
+        QDict *argv = ev_param(enter, "argv");
+        QDict *envp = ev_param(enter, "envp");
+        QList *strings = qdict_get_qlist(argv, "strings");
+
+        g_test_message("argv: %zu strings, envp: %zu", qlist_size(strings),
+                       qlist_size(qdict_get_qlist(envp, "strings")));
+        if (qlist_size(strings) != 8) {
+            GString *j = qobject_to_json(QOBJECT(argv));
+
+            g_test_message("argv: %.2000s", j->str);
+            g_string_free(j, true);
+        }
+        /* 8 strings of 4095 bytes and their NULs fill the 32 KiB */
+        g_assert_cmpuint(qlist_size(strings), ==, 8);
+        g_assert_true(qdict_get_bool(argv, "truncated"));
+        g_assert_cmpuint(qlist_size(qdict_get_qlist(envp, "strings")), ==, 0);
+        g_assert_true(qdict_get_bool(envp, "truncated"));
+    }
+    guest_stop(&g);
+}
+
+/*
  * overflow=block: a client that stops reading stops the guest instead;
  * once it reads again every event arrives.
  */
@@ -2973,6 +3046,13 @@ static void test_cmdline_errors(void)
           "ring-size: 0 is not a power of 2 from 64 to 1048576" },
         { "profile=%s,ring-size=32",
           "ring-size: 32 is not a power of 2 from 64 to 1048576" },
+        { "profile=%s,ring-bytes=0",
+          "ring-bytes: 0 is out of range (1048576 to 68719476736)" },
+        { "profile=%s,ring-bytes=1023K",
+          "ring-bytes: 1047552 is out of range (1048576 to 68719476736)" },
+        { "profile=%s,ring-bytes=65G",
+          "ring-bytes: 69793218560 is out of range "
+          "(1048576 to 68719476736)" },
         { "profile=%s,ring-size=2097152",
           "ring-size: 2097152 is not a power of 2 from 64 to 1048576" },
         { "profile=%s,ring-size=-1",
@@ -3020,6 +3100,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vmi/syscalls/ia32", test_ia32);
     qtest_add_func("/vmi/filter", test_filter);
     qtest_add_func("/vmi/delivery/drop", test_delivery_drop);
+    qtest_add_func("/vmi/delivery/bytes", test_delivery_bytes);
     qtest_add_func("/vmi/delivery/block", test_delivery_block);
     qtest_add_func("/vmi/delivery/block-int80", test_delivery_block_int80);
     qtest_add_func("/vmi/delivery/chardev", test_delivery_chardev);

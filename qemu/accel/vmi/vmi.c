@@ -54,6 +54,14 @@
 #include "vmi-pending.h"
 #include "vmi-kernels.h"
 
+/*
+ * Bytes of events queued per vCPU by default (and in its overflow queue),
+ * and the bounds of -vmi ring-bytes=: with events of up to 64 KiB of
+ * guest text, a count of slots alone bounds nothing.
+ */
+#define VMI_RING_BYTES      (64 * MiB)
+#define VMI_RING_BYTES_MIN  (1 * MiB)
+#define VMI_RING_BYTES_MAX  (64 * GiB)
 /* Events queued per vCPU by default, and the bounds of -vmi ring-size= */
 #define VMI_RING_SIZE       65536
 #define VMI_RING_SIZE_MIN   64
@@ -90,6 +98,7 @@ typedef enum VmiEventKind {
 
 typedef struct VmiEvent {
     uint64_t seq;           /* order of production, across vCPUs */
+    size_t bytes;           /* its memory, for the ring's byte budget */
     VmiEventKind kind;
     VmiDirection direction;
     VmiAbi abi;
@@ -122,6 +131,9 @@ typedef struct VmiRing {
     VmiEvent **slots;
     uint32_t head;
     uint32_t tail;
+    /* bytes of the events pushed (by the vCPU) and emitted (by the drain) */
+    uint64_t bytes_in;
+    uint64_t bytes_out;
     uint64_t trapped;
     uint64_t dropped;
     uint64_t filtered;
@@ -135,6 +147,7 @@ typedef struct VmiRing {
      */
     GQueue overflow;
     uint32_t overflow_len;      /* also read without the lock */
+    uint64_t overflow_bytes;
 } VmiRing;
 
 /* What a system call in flight needs at its exit */
@@ -208,6 +221,7 @@ static struct {
     VmiRing *rings;
     unsigned nr_rings;
     uint32_t ring_size;     /* a power of 2, fixed once the rings exist */
+    uint64_t ring_bytes;    /* per vCPU; 0 until -vmi or vmi-enable */
     QEMUBH *bh;
     uint64_t events;
     VmiOverflow overflow;
@@ -273,6 +287,10 @@ QemuOptsList qemu_vmi_opts = {
             .name = "ring-size",
             .type = QEMU_OPT_SIZE,
             .help = "events queued per vCPU, a power of 2 (default 65536)",
+        }, {
+            .name = "ring-bytes",
+            .type = QEMU_OPT_SIZE,
+            .help = "bytes of events queued per vCPU (default 64M)",
         },
         { /* end of list */ }
     },
@@ -823,6 +841,9 @@ static bool rings_init(Error **errp)
         return false;
     }
     vmi.ring_size = size;
+    if (!vmi.ring_bytes) {
+        vmi.ring_bytes = VMI_RING_BYTES;
+    }
     vmi.rings = rings;
     vmi.nr_rings = n;
     qemu_mutex_init(&vmi.room_lock);
@@ -835,9 +856,55 @@ static VmiRing *ring_for(CPUState *cs)
     return cs->cpu_index < vmi.nr_rings ? &vmi.rings[cs->cpu_index] : NULL;
 }
 
+/* Bytes of @r's events not yet emitted */
+static uint64_t ring_bytes_used(VmiRing *r)
+{
+    return qatomic_read(&r->bytes_in) - qatomic_read(&r->bytes_out);
+}
+
+/*
+ * Full when its slots are, or its byte budget: an event is taken while
+ * the ring is under budget, so the ring holds at most the budget plus
+ * one event.
+ */
 static bool ring_full(VmiRing *r)
 {
-    return r->head - qatomic_load_acquire(&r->tail) >= vmi.ring_size;
+    return r->head - qatomic_load_acquire(&r->tail) >= vmi.ring_size ||
+           ring_bytes_used(r) >= vmi.ring_bytes;
+}
+
+/* What @ev holds on the heap, roughly: its strings and their arrays */
+static size_t strv_bytes(char **v)
+{
+    size_t n = 0;
+
+    for (char **p = v; p && *p; p++) {
+        n += strlen(*p) + 1 + sizeof(char *);
+    }
+    return v ? n + sizeof(char *) : 0;
+}
+
+static size_t str_bytes(const char *str)
+{
+    return str ? strlen(str) + 1 : 0;
+}
+
+static size_t event_bytes(const VmiEvent *ev)
+{
+    size_t n = sizeof(*ev) + str_bytes(ev->name) + str_bytes(ev->path) +
+               strv_bytes(ev->argv) + strv_bytes(ev->decoded.argv);
+
+    for (unsigned i = 0; i < ev->decoded.n; i++) {
+        n += str_bytes(ev->decoded.value[i]);
+    }
+    for (unsigned i = 0; i < ev->params.n; i++) {
+        const VmiParam *p = &ev->params.p[i];
+
+        n += str_bytes(p->name) + str_bytes(p->type) + str_bytes(p->text) +
+             strv_bytes(p->strings) + str_bytes(p->sockaddr.family) +
+             str_bytes(p->sockaddr.address) + str_bytes(p->sockaddr.path);
+    }
+    return n;
 }
 
 static bool blocking(void)
@@ -856,6 +923,7 @@ static void ring_push(VmiRing *r, VmiEvent *ev)
     uint32_t head = r->head;
 
     r->slots[head & (vmi.ring_size - 1)] = ev;
+    qatomic_set(&r->bytes_in, r->bytes_in + ev->bytes);
     qatomic_store_release(&r->head, head + 1);
     /*
      * Wake the consumer only when it may have gone idle (the ring was
@@ -922,10 +990,12 @@ static bool ring_wait_room(CPUState *cs, VmiRing *r)
 static bool overflow_push(VmiRing *r, VmiEvent *ev)
 {
     QEMU_LOCK_GUARD(&vmi.room_lock);
-    if (r->overflow_len >= vmi.ring_size) {
+    if (r->overflow_len >= vmi.ring_size ||
+        r->overflow_bytes >= vmi.ring_bytes) {
         return false;
     }
     g_queue_push_tail(&r->overflow, ev);
+    r->overflow_bytes += ev->bytes;
     qatomic_set(&r->overflow_len, r->overflow_len + 1);
     qemu_bh_schedule(vmi.bh);
     return true;
@@ -935,6 +1005,7 @@ static bool overflow_push(VmiRing *r, VmiEvent *ev)
 static void ring_offer(CPUState *cs, VmiRing *r, VmiEvent *ev)
 {
     ev->seq = qatomic_fetch_inc(&vmi.seq) + 1;
+    ev->bytes = event_bytes(ev);
     ring_count_produced(r);
     if (!ring_full(r) && !qatomic_read(&r->overflow_len)) {
         ring_push(r, ev);
@@ -1856,11 +1927,13 @@ static void ring_emit_next(VmiRing *r, uint32_t head)
 
     if (r->tail != head) {
         ev = r->slots[r->tail & (vmi.ring_size - 1)];
-        /* the slot is the producer's again */
+        /* the slot and the bytes are the producer's again */
+        qatomic_set(&r->bytes_out, r->bytes_out + ev->bytes);
         qatomic_store_release(&r->tail, r->tail + 1);
     } else {
         WITH_QEMU_LOCK_GUARD(&vmi.room_lock) {
             ev = g_queue_pop_head(&r->overflow);
+            r->overflow_bytes -= ev->bytes;
             qatomic_set(&r->overflow_len, r->overflow_len - 1);
         }
     }
@@ -2275,6 +2348,7 @@ VmiInfo *qmp_query_vmi(Error **errp)
     info->events = vmi.events;
     info->overflow = qatomic_read(&vmi.overflow);
     info->ring_size = vmi.ring_size ? vmi.ring_size : VMI_RING_SIZE;
+    info->ring_bytes = vmi.ring_bytes ? vmi.ring_bytes : VMI_RING_BYTES;
     info->chardev = g_strdup(vmi.sink_id);
     for (unsigned i = 0; i < vmi.nr_rings; i++) {
         VmiVcpuInfo *v = g_new0(VmiVcpuInfo, 1);
@@ -2402,6 +2476,18 @@ void vmi_cmdline_start(Error **errp)
             return;
         }
         vmi.ring_size = size;
+    }
+    if (qemu_opt_get(opts, "ring-bytes")) {
+        uint64_t bytes = qemu_opt_get_size(opts, "ring-bytes", 0);
+
+        if (bytes < VMI_RING_BYTES_MIN || bytes > VMI_RING_BYTES_MAX) {
+            error_setg(errp, "-vmi: ring-bytes: %" PRIu64 " is out of range "
+                       "(%" PRIu64 " to %" PRIu64 ")", bytes,
+                       (uint64_t)VMI_RING_BYTES_MIN,
+                       (uint64_t)VMI_RING_BYTES_MAX);
+            return;
+        }
+        vmi.ring_bytes = bytes;
     }
     if (vmi.default_chardev && !qemu_chr_find(vmi.default_chardev)) {
         error_setg(errp, "-vmi: chardev '%s' does not exist",
