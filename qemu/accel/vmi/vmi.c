@@ -1026,6 +1026,34 @@ static void ring_offer(CPUState *cs, VmiRing *r, VmiEvent *ev)
 
 /* Trap handlers (vCPU thread) */
 
+/*
+ * The events one trap makes, offered to the ring only after the trap has
+ * left its RCU read-side section: with overflow=block offering may wait
+ * for room, and a vCPU waiting inside the section would hold up every
+ * grace period, drain_call_rcu() in the main loop (a failed device_add)
+ * included, while the drain it waits for runs in that main loop.  (TCG
+ * runs its helpers inside cpu_exec()'s section anyway; its waits give
+ * way to the kick that RCU sends.)  Events hold no session memory.
+ */
+typedef struct VmiOutbox {
+    VmiRing *ring;
+    unsigned n;
+    VmiEvent *ev[2];    /* a call's event and the process event it makes */
+} VmiOutbox;
+
+static void outbox_add(VmiOutbox *o, VmiEvent *ev)
+{
+    assert(o->n < ARRAY_SIZE(o->ev));
+    o->ev[o->n++] = ev;
+}
+
+static void outbox_offer(CPUState *cs, VmiOutbox *o)
+{
+    for (unsigned i = 0; i < o->n; i++) {
+        ring_offer(cs, o->ring, o->ev[i]);
+    }
+}
+
 static VmiEvent *event_new(CPUState *cs, VmiEventKind kind, uint64_t cr3,
                            const VmiTask *task, bool task_known)
 {
@@ -1118,7 +1146,8 @@ static void lifecycle_enter(const VmiSession *s, VmiMem *m,
     }
 }
 
-void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
+/* The events of a system call entry, into @out */
+static void trap_enter(CPUState *cs, const VmiRegs *r, VmiOutbox *out)
 {
     const VmiSyscallProto *proto;
     const VmiTraceFilter *f;
@@ -1139,6 +1168,7 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
     if (!s || !ring) {
         return;
     }
+    out->ring = ring;
     mem_for_regs(&m, s, cs, r);
     k = session_kernel(s, &m, r->lstar);
     if (!k) {
@@ -1196,7 +1226,7 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
         } else if (r->abi == VMI_ABI_X86_64) {
             vmi_linux_decode(name, ev->args, &m, &ev->decoded);
         }
-        ring_offer(cs, ring, ev);
+        outbox_add(out, ev);
     }
     if ((select & SELECT_LIFECYCLE) && task_known) {
         bool group_exit = !strcmp(name, "exit_group");
@@ -1204,13 +1234,21 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
         if (group_exit || (!strcmp(name, "exit") && task.pid == task.tgid)) {
             ev = event_new(cs, VMI_EVENT_PROCESS_EXIT, r->cr3, &task, true);
             ev->code = args[0] & 0xff;
-            ring_offer(cs, ring, ev);
+            outbox_add(out, ev);
         }
         /* the group's threads blocked in a call never return */
         if (group_exit && qatomic_load_acquire(&s->nr_pending)) {
             pending_drop_group(s, task.tgid);
         }
     }
+}
+
+void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
+{
+    VmiOutbox out = { 0 };
+
+    trap_enter(cs, r, &out);
+    outbox_offer(cs, &out);
 }
 
 /*
@@ -1235,7 +1273,7 @@ static bool new_process(const VmiSession *s, VmiMem *m, const VmiPending *p,
 }
 
 /* The process events a successful fork or exec makes at its return. */
-static void lifecycle_exit(CPUState *cs, VmiRing *ring, VmiSession *s,
+static void lifecycle_exit(CPUState *cs, VmiOutbox *out, VmiSession *s,
                            VmiMem *m, const VmiRegs *r, VmiPending *p,
                            const VmiTask *task, int64_t ret)
 {
@@ -1262,7 +1300,7 @@ static void lifecycle_exit(CPUState *cs, VmiRing *ring, VmiSession *s,
         /* a walk that reached its bound is not missing memory */
         ev->error = vmi_walk_error(path_status != VMI_WALK_OK ?
                                    path_status : argv_status);
-        ring_offer(cs, ring, ev);
+        outbox_add(out, ev);
     } else if (p->wait_kind) {
         VmiTask child;
         int signal;
@@ -1276,7 +1314,7 @@ static void lifecycle_exit(CPUState *cs, VmiRing *ring, VmiSession *s,
             ev->signal = signal;
             ev->core_dumped = core;
             ev->code = 128 + signal;
-            ring_offer(cs, ring, ev);
+            outbox_add(out, ev);
             /* its threads' calls in flight never return */
             pending_drop_group(s, child.tgid);
         }
@@ -1285,16 +1323,12 @@ static void lifecycle_exit(CPUState *cs, VmiRing *ring, VmiSession *s,
         ev->start_kind = p->child_kind;
         ev->pid = ret;
         ev->ppid = task->tgid;
-        ring_offer(cs, ring, ev);
+        outbox_add(out, ev);
     }
 }
 
-/*
- * Called for every return to user space the mechanism sees: only a task
- * with a system call in flight reports an exit, so look that up before
- * reading anything else.
- */
-void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
+/* The events of a return to user space, into @out */
+static void trap_return(CPUState *cs, const VmiRegs *r, VmiOutbox *out)
 {
     const VmiKernel *k;
     VmiPending *p;
@@ -1310,6 +1344,7 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
     if (!s || !ring) {
         return;
     }
+    out->ring = ring;
     k = qatomic_rcu_read(&s->kernel);
     /* with nothing in flight (e.g. all filtered out) nothing to read */
     if (!k || !qatomic_load_acquire(&s->nr_pending)) {
@@ -1349,12 +1384,25 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
         ev->ret = ret;
         ev->elapsed_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) -
                          p->entered_ns;
-        ring_offer(cs, ring, ev);
+        outbox_add(out, ev);
     }
     if (p->makes_child || p->exec || p->wait_kind) {
-        lifecycle_exit(cs, ring, s, &m, r, p, &task, ret);
+        lifecycle_exit(cs, out, s, &m, r, p, &task, ret);
     }
     pending_free(&p->e);
+}
+
+/*
+ * Called for every return to user space the mechanism sees: only a task
+ * with a system call in flight reports an exit, so look that up before
+ * reading anything else.
+ */
+void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
+{
+    VmiOutbox out = { 0 };
+
+    trap_return(cs, r, &out);
+    outbox_offer(cs, &out);
 }
 
 void vmi_syscall_enter(CPUState *cs)
