@@ -2820,7 +2820,8 @@ static void test_delivery_block_rcu(void)
     g_usleep(5 * G_USEC_PER_SEC);
     g_assert_false(has_line(&g, from, "STORM "));
 
-    signal(SIGALRM, hang_alarm);
+    sigaction(SIGALRM, &(struct sigaction) { .sa_handler = hang_alarm },
+              NULL);
     alarm(120);
     err = qmp_error(&g, "{'execute': 'device_add', 'arguments': "
                     "{'driver': 'no-such-device', 'id': 'x'}}");
