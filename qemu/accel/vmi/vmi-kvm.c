@@ -113,8 +113,6 @@ void vmi_kvm_merge_guest_debug(CPUState *cs, struct kvm_guest_debug *dbg)
     }
 }
 
-static VmiKvmCpu *kvm_cpu(CPUState *cs);
-
 /* On @cs's own thread */
 static void update_guest_debug(CPUState *cs, run_on_cpu_data unused)
 {

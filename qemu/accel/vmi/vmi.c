@@ -220,6 +220,7 @@ static struct {
     char *default_chardev;      /* from -vmi chardev= */
     VmiRing *rings;
     unsigned nr_rings;
+    uint32_t *drain_heads;  /* the drain's view of each ring's head */
     uint32_t ring_size;     /* a power of 2, fixed once the rings exist */
     uint64_t ring_bytes;    /* per vCPU; 0 until -vmi or vmi-enable */
     QEMUBH *bh;
@@ -846,6 +847,7 @@ static bool rings_init(Error **errp)
     }
     vmi.rings = rings;
     vmi.nr_rings = n;
+    vmi.drain_heads = g_new0(uint32_t, n);
     qemu_mutex_init(&vmi.room_lock);
     qemu_cond_init(&vmi.room);
     return true;
@@ -2051,7 +2053,7 @@ static void wake_waiters(void)
 static void vmi_drain(void *opaque)
 {
     int64_t end = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + VMI_DRAIN_SLICE_NS;
-    g_autofree uint32_t *heads = g_new(uint32_t, vmi.nr_rings);
+    uint32_t *heads = vmi.drain_heads;
     unsigned budget = VMI_DRAIN_BUDGET;
     bool stalled = false, more;
     unsigned emitted = 0;
@@ -2141,7 +2143,7 @@ static void sink_close(void)
 /* Everything trapped so far, in order, regardless of the consumer's backlog */
 static void drain_all(void)
 {
-    g_autofree uint32_t *heads = g_new(uint32_t, vmi.nr_rings);
+    uint32_t *heads = vmi.drain_heads;
     /* what was produced until now: a vCPU still running cannot prolong it */
     uint64_t last = qatomic_read(&vmi.seq);
     uint32_t *head;
