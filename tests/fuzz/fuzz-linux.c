@@ -228,9 +228,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!vmi_linux_processes(l, k, &m, visit, &n, &err)) {
             g_free(err);
         }
+        vmi_linux_current(l, k, &m, GS_BASE, &task);
         vmi_kernel_free(k);
     }
-    vmi_linux_current(l, &m, GS_BASE, &task);
     g_free(vmi_linux_exe_path(l, &m, VFS_TASK, &st));
     for (uint64_t off = 0; off < 65536; off += 16384) {
         g_free(vmi_linux_exe_path(l, &m, HEAP + off, &st));

@@ -90,6 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char buf[256];
     bool truncated, unreadable;
     uint64_t pa, v;
+    VmiSyscallMetaLayout layout;
     VmiSyscallProto p;
     VmiMem m;
 
@@ -115,7 +116,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         g_strfreev(vmi_user_strings(&m, va[i], i & 1 ? 4 : 8, &budget,
                                     &truncated, &unreadable));
     }
-    if (vmi_syscall_proto_read(&m, va[6], data[1], data[2], data[3], &p)) {
+    layout = (VmiSyscallMetaLayout) {
+        .nb_args = data[1], .types = data[2], .args = data[3],
+        .nb_args_shift = data[4] & 31, .nb_args_bits = data[5] & 63,
+    };
+    if (vmi_syscall_proto_read(&m, va[6], &layout, &p)) {
         vmi_syscall_proto_clear(&p);
     }
     decode_all(&m, va);

@@ -32,7 +32,7 @@ typedef struct Fixture {
     uint64_t user_pa;
 } Fixture;
 
-static VmiLinux *make_linux(const char *banner)
+static VmiLinux *make_linux_percpu(const char *banner, uint64_t current_task)
 {
     g_autofree char *b64 = g_base64_encode((const guchar *)banner,
                                            strlen(banner));
@@ -52,7 +52,7 @@ static VmiLinux *make_linux(const char *banner)
         "  \"__x64_sys_openat\": {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_getppid\": {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_execve\": {\"address\": %" PRIu64 "}}}",
-        ENTRY, TABLE, BANNER, b64, CURRENT_TASK, SYSCALL_EXIT, IA32_SYS_CALL,
+        ENTRY, TABLE, BANNER, b64, current_task, SYSCALL_EXIT, IA32_SYS_CALL,
         INIT_TASK,
         SYS_READ, SYS_OPENAT,
         SYS_GETPPID, SYS_EXECVE);
@@ -64,6 +64,11 @@ static VmiLinux *make_linux(const char *banner)
     l = vmi_linux_new(p, &err);
     g_assert_null(err);
     return l;
+}
+
+static VmiLinux *make_linux(const char *banner)
+{
+    return make_linux_percpu(banner, CURRENT_TASK);
 }
 
 static void fixture_init(Fixture *f, const char *banner)
@@ -710,12 +715,18 @@ static void test_banner_mismatch(void)
 static void test_current(void)
 {
     Fixture f;
+    VmiKernel *k;
     VmiTask t;
     VmiMem m;
+    char *err = NULL;
 
     fixture_init(&f, BANNER_TEXT);
     gm_mem(f.g, &m);
-    g_assert_true(vmi_linux_current(f.l, &m, GS_BASE, &t));
+    k = vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err);
+    g_assert_null(err);
+    /* an absolute per-cpu symbol: an offset, which KASLR does not move */
+    g_assert_cmphex(k->current_task, ==, CURRENT_TASK);
+    g_assert_true(vmi_linux_current(f.l, k, &m, GS_BASE, &t));
     g_assert_cmphex(t.addr, ==, TASK);
     g_assert_cmpint(t.pid, ==, 1234);
     g_assert_cmpint(t.tgid, ==, 1230);
@@ -725,14 +736,52 @@ static void test_current(void)
         uint64_t addr;
         VmiTask t2;
 
-        g_assert_true(vmi_linux_current_addr(f.l, &m, GS_BASE, &addr));
+        g_assert_true(vmi_linux_current_addr(k, &m, GS_BASE, &addr));
         g_assert_cmphex(addr, ==, TASK);
         g_assert_true(vmi_linux_read_task(f.l, &m, addr, &t2));
         g_assert_cmpmem(&t, sizeof(t), &t2, sizeof(t2));
         g_assert_false(vmi_linux_read_task(f.l, &m, 0xdead000, &t2));
     }
     /* a per-cpu base that maps nothing */
-    g_assert_false(vmi_linux_current(f.l, &m, GS_BASE + (1ULL << 30), &t));
+    g_assert_false(vmi_linux_current(f.l, k, &m, GS_BASE + (1ULL << 30), &t));
+    vmi_kernel_free(k);
+    fixture_free(&f);
+}
+
+/*
+ * 6.15+: per-cpu symbols are addresses in the image (in .data..percpu,
+ * from PERCPU_START), moved by KASLR; the per-cpu base is the distance
+ * from the slid PERCPU_START to this CPU's copy of the area.
+ */
+#define PERCPU_START    UINT64_C(0xffffffff83e0c000)
+#define PERCPU_CURRENT  UINT64_C(0x18018)
+
+static void test_current_relative_percpu(void)
+{
+    const uint64_t copy = GS_BASE;
+    const uint64_t base = copy - (PERCPU_START + SLIDE);
+    Fixture f;
+    VmiKernel *k;
+    VmiTask t;
+    VmiMem m;
+    char *err = NULL;
+    uint64_t pa;
+
+    fixture_init(&f, BANNER_TEXT);
+    vmi_linux_free(f.l);
+    f.l = make_linux_percpu(BANNER_TEXT, PERCPU_START + PERCPU_CURRENT);
+    pa = gm_map_new(f.g, (copy + PERCPU_CURRENT) & ~4095ULL, 4096);
+    gm_put64(f.g, pa + ((copy + PERCPU_CURRENT) & 4095), TASK);
+    gm_mem(f.g, &m);
+    k = vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err);
+    g_assert_null(err);
+    g_assert_cmphex(k->current_task, ==, PERCPU_START + PERCPU_CURRENT + SLIDE);
+    g_assert_true(vmi_linux_current(f.l, k, &m, base, &t));
+    g_assert_cmphex(t.addr, ==, TASK);
+    g_assert_cmpint(t.pid, ==, 1234);
+    /* read as an absolute offset, as before 6.15, it finds nothing */
+    g_assert_false(vmi_linux_current(f.l, k, &m, copy, &t));
+    vmi_kernel_free(k);
     fixture_free(&f);
 }
 
@@ -849,6 +898,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vmi/linux/exe-path-bounds", test_exe_path_bounds);
     g_test_add_func("/vmi/linux/banner-mismatch", test_banner_mismatch);
     g_test_add_func("/vmi/linux/current-task", test_current);
+    g_test_add_func("/vmi/linux/current-task/relative-percpu",
+                    test_current_relative_percpu);
     g_test_add_func("/vmi/linux/decode", test_decode);
     g_test_add_func("/vmi/linux/errno", test_errno);
     g_test_add_func("/vmi/linux/profile-lacks", test_profile_lacks);

@@ -88,8 +88,46 @@ static void test_malformed(void)
                  " {\"f\": {\"offset\": \"x\"}}}}}", "field 't.f'");
     expect_error_str("{\"symbols\": {}, \"user_types\": {}} trailing",
                  "trailing data");
+    expect_error_str("{\"symbols\": {}, \"user_types\": {\"t\": {\"fields\":"
+                 " {\"b\": {\"offset\": 4, \"type\": {\"kind\": \"bitfield\","
+                 " \"bit_position\": 60, \"bit_length\": 7}}}}}}",
+                 "bitfield 't.b'");
     /* NUL bytes inside the file */
     expect_error("{\"symbols\": {}\0, \"user_types\": {}}", 34, "malformed");
+}
+
+/* A bitfield member (6.16's syscall_metadata.nb_args) keeps its bits. */
+static void test_bitfield(void)
+{
+    static const char text[] =
+        "{\"symbols\": {}, \"user_types\": {\"syscall_metadata\": {"
+        " \"fields\": {"
+        "  \"nb_args\": {\"offset\": 12, \"type\": {\"kind\": \"bitfield\","
+        "   \"bit_position\": 0, \"bit_length\": 7,"
+        "   \"type\": {\"kind\": \"base\", \"name\": \"unsigned char\"}}},"
+        "  \"user_arg_is_str\": {\"offset\": 12, \"type\": {\"kind\":"
+        "   \"bitfield\", \"bit_position\": 7, \"bit_length\": 1}},"
+        "  \"types\": {\"offset\": 16, \"type\": {\"kind\": \"pointer\"}}"
+        "}}}}";
+    char *err = NULL;
+    VmiProfile *p = vmi_profile_parse("t.json", text, strlen(text), &err);
+    unsigned pos = 99, len = 99;
+    uint64_t off;
+
+    g_assert_null(err);
+    g_assert_true(vmi_profile_field(p, "syscall_metadata", "nb_args", &off));
+    g_assert_cmpuint(off, ==, 12);
+    g_assert_true(vmi_profile_bitfield(p, "syscall_metadata", "nb_args",
+                                       &pos, &len));
+    g_assert_cmpuint(pos, ==, 0);
+    g_assert_cmpuint(len, ==, 7);
+    g_assert_true(vmi_profile_bitfield(p, "syscall_metadata",
+                                       "user_arg_is_str", &pos, &len));
+    g_assert_cmpuint(pos, ==, 7);
+    g_assert_cmpuint(len, ==, 1);
+    g_assert_false(vmi_profile_bitfield(p, "syscall_metadata", "types",
+                                        &pos, &len));
+    vmi_profile_free(p);
 }
 
 static void test_missing_file(void)
@@ -122,6 +160,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vmi/profile/good", test_good);
     g_test_add_func("/vmi/profile/malformed", test_malformed);
     g_test_add_func("/vmi/profile/missing-file", test_missing_file);
+    g_test_add_func("/vmi/profile/bitfield", test_bitfield);
     g_test_add_func("/vmi/profile/deep-nesting", test_deep_nesting);
     return g_test_run();
 }

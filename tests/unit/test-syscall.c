@@ -20,6 +20,7 @@ typedef struct Fixture {
     GuestMem *g;
     uint64_t meta_pa;
     uint64_t user_pa;
+    VmiSyscallMetaLayout layout;
     VmiMem m;
 } Fixture;
 
@@ -39,6 +40,10 @@ static void fixture_init(Fixture *f)
     uint8_t *meta;
 
     f->g = gm_new(false);
+    f->layout = (VmiSyscallMetaLayout) {
+        .nb_args = OFF_NB_ARGS, .types = OFF_TYPES, .args = OFF_ARGS,
+        .nb_args_bits = 32,
+    };
     f->meta_pa = gm_map_new(f->g, META, 8192);
     f->user_pa = gm_map_new(f->g, USER, 2 * 4096);
     meta = f->g->ram + f->meta_pa;
@@ -56,8 +61,7 @@ static void fixture_init(Fixture *f)
 
 static bool read_proto(Fixture *f, VmiSyscallProto *p)
 {
-    return vmi_syscall_proto_read(&f->m, META, OFF_NB_ARGS, OFF_TYPES,
-                                  OFF_ARGS, p);
+    return vmi_syscall_proto_read(&f->m, META, &f->layout, p);
 }
 
 static void test_proto(void)
@@ -94,8 +98,39 @@ static void test_proto(void)
     g_assert_false(read_proto(&f, &p));
     g_assert_null(p.name[0]);
     /* the metadata itself unmapped */
-    g_assert_false(vmi_syscall_proto_read(&f.m, META + 0x200000, OFF_NB_ARGS,
-                                          OFF_TYPES, OFF_ARGS, &p));
+    g_assert_false(vmi_syscall_proto_read(&f.m, META + 0x200000, &f.layout,
+                                          &p));
+    gm_free(f.g);
+}
+
+/*
+ * 6.16+: nb_args is a 7-bit bitfield; user_arg_is_str (bit 7),
+ * user_arg_size and user_mask share its word.
+ */
+static void test_proto_bitfield(void)
+{
+    Fixture f;
+    VmiSyscallProto p;
+    uint8_t *meta;
+
+    fixture_init(&f);
+    meta = f.g->ram + f.meta_pa;
+    /* nb_args 4, user_arg_is_str 1, user_arg_size 1, user_mask 0x2 */
+    *(uint32_t *)(meta + OFF_NB_ARGS) = 4 | 1 << 7 | 1 << 8 | 0x2 << 16;
+    /* read as the int it was up to 6.x, the word is no argument count */
+    g_assert_false(read_proto(&f, &p));
+    f.layout.nb_args_shift = 0;
+    f.layout.nb_args_bits = 7;
+    g_assert_true(read_proto(&f, &p));
+    g_assert_cmpuint(p.nargs, ==, 4);
+    g_assert_cmpstr(p.type[3], ==, "umode_t");
+    vmi_syscall_proto_clear(&p);
+    /* a layout that does not fit the 32 bits read is refused */
+    f.layout.nb_args_shift = 30;
+    g_assert_false(read_proto(&f, &p));
+    f.layout.nb_args_shift = 0;
+    f.layout.nb_args_bits = 0;
+    g_assert_false(read_proto(&f, &p));
     gm_free(f.g);
 }
 
@@ -413,6 +448,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vmi/syscall/proto", test_proto);
+    g_test_add_func("/vmi/syscall/proto/bitfield", test_proto_bitfield);
     g_test_add_func("/vmi/syscall/decode-openat", test_decode_openat);
     g_test_add_func("/vmi/syscall/decode-strings", test_decode_strings);
     g_test_add_func("/vmi/syscall/decode-strings32", test_decode_strings32);

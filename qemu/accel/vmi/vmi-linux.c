@@ -158,10 +158,16 @@ VmiLinux *vmi_linux_new(VmiProfile *profile, char **err)
                           &l->vfsmount_mnt_root);
     l->has_meta =
         vmi_profile_field(profile, "syscall_metadata", "nb_args",
-                          &l->meta_nb_args) &&
+                          &l->meta.nb_args) &&
         vmi_profile_field(profile, "syscall_metadata", "types",
-                          &l->meta_types) &&
-        vmi_profile_field(profile, "syscall_metadata", "args", &l->meta_args);
+                          &l->meta.types) &&
+        vmi_profile_field(profile, "syscall_metadata", "args", &l->meta.args);
+    l->meta.nb_args_bits = 32;
+    if (vmi_profile_bitfield(profile, "syscall_metadata", "nb_args",
+                             &l->meta.nb_args_shift, &l->meta.nb_args_bits) &&
+        l->meta.nb_args_shift + l->meta.nb_args_bits > 32) {
+        l->has_meta = false;    /* not within the 32 bits read */
+    }
 
     l->syscall_by_addr = g_hash_table_new(g_int64_hash, g_int64_equal);
     g_hash_table_iter_init(&iter, profile->symbols);
@@ -199,9 +205,28 @@ void vmi_kernel_free(VmiKernel *k)
     g_free(k);
 }
 
-uint64_t vmi_linux_kernel_cr3(const VmiLinux *l, uint64_t cr3)
+/*
+ * Under KPTI a system call enters with the user CR3, whose tables map only
+ * the entry code (and, on CPUs without PCID, text and rodata); the
+ * kernel's PGD is the page below.  The bit alone does not say which one
+ * a CR3 is: a kernel built with KPTI but running without it need not keep
+ * its PGDs on even pages (seen on 7.2 with pti=off).  So ask the tables:
+ * a kernel PGD maps init_task, in .data, which KPTI never gives user
+ * tables.
+ */
+void vmi_linux_kernel_view(const VmiLinux *l, VmiMem *m, uint64_t lstar)
 {
-    return l->pti ? cr3 & ~PTI_USER_BIT : cr3;
+    uint64_t pa;
+
+    if (!l->pti || !(m->root & PTI_USER_BIT)) {
+        return;
+    }
+    if (l->init_task && lstar &&
+        vmi_translate(m, l->init_task + (lstar - l->entry_syscall_64), &pa)) {
+        return;
+    }
+    vmi_mem_init(m, m->read_phys, m->opaque, m->root & ~PTI_USER_BIT,
+                 m->la57);
 }
 
 /* Each system call's prototype, from the kernel's tracing metadata. */
@@ -217,8 +242,7 @@ static void read_protos(const VmiLinux *l, VmiMem *m, VmiKernel *k)
         uint64_t meta;
 
         if (vmi_profile_symbol(l->profile, sym, &meta) &&
-            vmi_syscall_proto_read(m, meta + k->slide, l->meta_nb_args,
-                                   l->meta_types, l->meta_args,
+            vmi_syscall_proto_read(m, meta + k->slide, &l->meta,
                                    &k->protos[nr])) {
             k->nr_protos++;
         }
@@ -312,6 +336,14 @@ VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
     if (l->ia32_dispatch) {
         k->ia32_dispatch = l->ia32_dispatch + slide;
     }
+    /*
+     * Absolute per-cpu symbols are small offsets; since 6.15 they are
+     * addresses in the kernel image like any other, and KASLR moves them.
+     */
+    k->current_task = l->current_task;
+    if (l->current_task >> 47 == 0x1ffff) {
+        k->current_task += slide;
+    }
     k->banner = g_strdup(banner);
     k->syscall_names = g_new0(char *, n + 1);
     for (k->nr_syscalls = 0; k->nr_syscalls < n; k->nr_syscalls++) {
@@ -336,10 +368,10 @@ VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
     return k;
 }
 
-bool vmi_linux_current_addr(const VmiLinux *l, VmiMem *m,
+bool vmi_linux_current_addr(const VmiKernel *k, VmiMem *m,
                             uint64_t kernel_gs_base, uint64_t *addr)
 {
-    return vmi_read_u64(m, kernel_gs_base + l->current_task, addr);
+    return vmi_read_u64(m, kernel_gs_base + k->current_task, addr);
 }
 
 bool vmi_linux_read_task(const VmiLinux *l, VmiMem *m, uint64_t addr,
@@ -361,13 +393,13 @@ bool vmi_linux_read_task(const VmiLinux *l, VmiMem *m, uint64_t addr,
     return true;
 }
 
-bool vmi_linux_current(const VmiLinux *l, VmiMem *m, uint64_t kernel_gs_base,
-                       VmiTask *task)
+bool vmi_linux_current(const VmiLinux *l, const VmiKernel *k, VmiMem *m,
+                       uint64_t kernel_gs_base, VmiTask *task)
 {
     uint64_t addr;
 
     memset(task, 0, sizeof(*task));
-    return vmi_linux_current_addr(l, m, kernel_gs_base, &addr) &&
+    return vmi_linux_current_addr(k, m, kernel_gs_base, &addr) &&
            vmi_linux_read_task(l, m, addr, task);
 }
 

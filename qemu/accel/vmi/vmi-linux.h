@@ -72,7 +72,7 @@ typedef struct VmiLinux {
     uint64_t vfsmount_mnt_root;
     /* struct syscall_metadata, to read prototypes; has_meta if known */
     bool has_meta;
-    uint64_t meta_nb_args, meta_types, meta_args;
+    VmiSyscallMetaLayout meta;
     GHashTable *syscall_by_addr; /* __x64_sys_* address -> name */
 } VmiLinux;
 
@@ -84,6 +84,12 @@ typedef struct VmiKernel {
     unsigned nr_syscalls;
     uint64_t syscall_exit;      /* run-time addresses; 0 when unknown */
     uint64_t ia32_dispatch;
+    /*
+     * current_task's per-cpu address: an offset from the per-cpu base
+     * where x86_64 per-cpu symbols are absolute (up to 6.14), else a
+     * kernel address that moves with the slide
+     */
+    uint64_t current_task;
     char **syscall_names;       /* nr -> name, nr_syscalls entries */
     VmiSyscallProto *protos;    /* nr -> prototype, nr_syscalls entries */
     unsigned nr_protos;         /* how many are known */
@@ -136,17 +142,20 @@ VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
                               char **err);
 void vmi_kernel_free(VmiKernel *k);
 
-/* CR3 whose page tables map the kernel (KPTI's user CR3 does not). */
-uint64_t vmi_linux_kernel_cr3(const VmiLinux *l, uint64_t cr3);
+/*
+ * Point @m, set up with a vCPU's CR3, at page tables that map the kernel
+ * (KPTI's user CR3 does not); @lstar locates the kernel.
+ */
+void vmi_linux_kernel_view(const VmiLinux *l, VmiMem *m, uint64_t lstar);
 
 /*
  * Read the task running on a vCPU.  @kernel_gs_base is the kernel's
  * per-cpu base, i.e. KERNEL_GS_BASE while the vCPU runs user GS.
  */
-bool vmi_linux_current(const VmiLinux *l, VmiMem *m, uint64_t kernel_gs_base,
-                       VmiTask *task);
+bool vmi_linux_current(const VmiLinux *l, const VmiKernel *k, VmiMem *m,
+                       uint64_t kernel_gs_base, VmiTask *task);
 /* The same in two steps: the task_struct's address, then its fields. */
-bool vmi_linux_current_addr(const VmiLinux *l, VmiMem *m,
+bool vmi_linux_current_addr(const VmiKernel *k, VmiMem *m,
                             uint64_t kernel_gs_base, uint64_t *addr);
 bool vmi_linux_read_task(const VmiLinux *l, VmiMem *m, uint64_t addr,
                          VmiTask *task);

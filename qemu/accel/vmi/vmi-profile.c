@@ -41,6 +41,7 @@ void vmi_profile_free(VmiProfile *p)
     g_free(p->path);
     g_hash_table_destroy(p->symbols);
     g_hash_table_destroy(p->fields);
+    g_hash_table_destroy(p->bitfields);
     g_hash_table_destroy(p->sizes);
     g_free(p->banner);
     g_free(p);
@@ -100,6 +101,34 @@ static bool parse_symbols(VmiProfile *p, struct json_object *symbols,
     return true;
 }
 
+/* A member whose type is {"kind": "bitfield", ...}: its bits. */
+static bool parse_bitfield(VmiProfile *p, const char *tname,
+                           const char *fname, struct json_object *field,
+                           char **err)
+{
+    struct json_object *type, *kind, *pos, *len;
+    uint64_t bit_position, bit_length;
+
+    if (!json_object_object_get_ex(field, "type", &type) ||
+        !json_object_is_type(type, json_type_object) ||
+        !json_object_object_get_ex(type, "kind", &kind) ||
+        !json_object_is_type(kind, json_type_string) ||
+        strcmp(json_object_get_string(kind), "bitfield")) {
+        return true;
+    }
+    if (!json_object_object_get_ex(type, "bit_position", &pos) ||
+        !json_to_u64(pos, &bit_position) || bit_position >= 64 ||
+        !json_object_object_get_ex(type, "bit_length", &len) ||
+        !json_to_u64(len, &bit_length) || bit_length == 0 ||
+        bit_position + bit_length > 64) {
+        return fail(err, p->path, "bitfield '%s.%s' has no valid "
+                    "bit_position/bit_length (within 64 bits)", tname, fname);
+    }
+    g_hash_table_insert(p->bitfields, g_strdup_printf("%s.%s", tname, fname),
+                        GSIZE_TO_POINTER(bit_position | bit_length << 16));
+    return true;
+}
+
 static bool parse_user_types(VmiProfile *p, struct json_object *types,
                              char **err)
 {
@@ -139,6 +168,9 @@ static bool parse_user_types(VmiProfile *p, struct json_object *types,
             g_hash_table_insert(p->fields, g_strdup_printf("%s.%s", tname,
                                                            fname),
                                 GSIZE_TO_POINTER(value));
+            if (!parse_bitfield(p, tname, fname, field, err)) {
+                return false;
+            }
         }
     }
     return true;
@@ -188,6 +220,8 @@ VmiProfile *vmi_profile_parse(const char *path, const char *text, size_t len,
     p->symbols = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     p->fields = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     p->sizes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    p->bitfields = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                         NULL);
 
     if (!json_object_is_type(root, json_type_object)) {
         ok = fail(err, path, "not an ISF profile (top level is not an object)");
@@ -250,17 +284,39 @@ bool vmi_profile_symbol(const VmiProfile *p, const char *name, uint64_t *addr)
     return true;
 }
 
+/* The value kept for "type.field" in @table */
+static bool lookup_member(GHashTable *table, const char *type,
+                          const char *field, gpointer *value)
+{
+    char key[FIELD_KEY_MAX];
+
+    return snprintf(key, sizeof(key), "%s.%s", type, field) < (int)sizeof(key)
+           && g_hash_table_lookup_extended(table, key, NULL, value);
+}
+
 bool vmi_profile_field(const VmiProfile *p, const char *type,
                        const char *field, uint64_t *offset)
 {
-    char key[FIELD_KEY_MAX];
     gpointer value;
 
-    if (snprintf(key, sizeof(key), "%s.%s", type, field) >= (int)sizeof(key) ||
-        !g_hash_table_lookup_extended(p->fields, key, NULL, &value)) {
+    if (!lookup_member(p->fields, type, field, &value)) {
         return false;
     }
     *offset = GPOINTER_TO_SIZE(value);
+    return true;
+}
+
+bool vmi_profile_bitfield(const VmiProfile *p, const char *type,
+                          const char *field, unsigned *bit_position,
+                          unsigned *bit_length)
+{
+    gpointer value;
+
+    if (!lookup_member(p->bitfields, type, field, &value)) {
+        return false;
+    }
+    *bit_position = GPOINTER_TO_SIZE(value) & 0xffff;
+    *bit_length = GPOINTER_TO_SIZE(value) >> 16;
     return true;
 }
 

@@ -15,6 +15,8 @@ typedef struct VmiProfile {
     GHashTable *symbols;    /* name -> uint64_t * link-time address */
     GHashTable *fields;     /* "struct.field" -> byte offset (in a pointer) */
     GHashTable *sizes;      /* "struct" -> size (in a pointer) */
+    /* "struct.field" -> bit position | bit length << 16, for bitfields */
+    GHashTable *bitfields;
     char *banner;           /* linux_banner's text, from constant_data */
 } VmiProfile;
 
@@ -30,6 +32,13 @@ void vmi_profile_free(VmiProfile *p);
 bool vmi_profile_symbol(const VmiProfile *p, const char *name, uint64_t *addr);
 bool vmi_profile_field(const VmiProfile *p, const char *type,
                        const char *field, uint64_t *offset);
+/*
+ * For a bitfield member, its first bit and width within the storage unit
+ * at its offset; false for any other member.
+ */
+bool vmi_profile_bitfield(const VmiProfile *p, const char *type,
+                          const char *field, unsigned *bit_position,
+                          unsigned *bit_length);
 bool vmi_profile_type_size(const VmiProfile *p, const char *type,
                            uint64_t *size);
 

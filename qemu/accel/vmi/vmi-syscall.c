@@ -29,18 +29,24 @@ static char *proto_text(VmiMem *m, uint64_t ptr)
     return len < 0 || truncated ? NULL : g_utf8_make_valid(buf, len);
 }
 
-bool vmi_syscall_proto_read(VmiMem *m, uint64_t meta, uint64_t off_nb_args,
-                            uint64_t off_types, uint64_t off_args,
+bool vmi_syscall_proto_read(VmiMem *m, uint64_t meta,
+                            const VmiSyscallMetaLayout *layout,
                             VmiSyscallProto *p)
 {
     uint32_t nb_args;
     uint64_t types, args;
 
     memset(p, 0, sizeof(*p));
-    if (!vmi_read_u32(m, meta + off_nb_args, &nb_args) ||
-        nb_args > VMI_MAX_ARGS ||
-        !vmi_read_u64(m, meta + off_types, &types) ||
-        !vmi_read_u64(m, meta + off_args, &args)) {
+    if (layout->nb_args_bits == 0 || layout->nb_args_bits > 32 ||
+        layout->nb_args_shift + layout->nb_args_bits > 32 ||
+        !vmi_read_u32(m, meta + layout->nb_args, &nb_args)) {
+        return false;
+    }
+    nb_args = (nb_args >> layout->nb_args_shift) &
+              (UINT32_MAX >> (32 - layout->nb_args_bits));
+    if (nb_args > VMI_MAX_ARGS ||
+        !vmi_read_u64(m, meta + layout->types, &types) ||
+        !vmi_read_u64(m, meta + layout->args, &args)) {
         return false;
     }
     for (unsigned i = 0; i < nb_args; i++) {

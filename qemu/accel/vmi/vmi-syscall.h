@@ -41,13 +41,23 @@ typedef struct VmiSyscallProto {
 } VmiSyscallProto;
 
 /*
- * Read the prototype the kernel keeps for tracing (struct syscall_metadata,
- * CONFIG_FTRACE_SYSCALLS) at @meta; the offsets are those of its nb_args,
- * types and args members.  False, with @p cleared, if it is unreadable or
- * malformed.
+ * Where struct syscall_metadata keeps what a prototype needs, from the
+ * kernel's BTF.  nb_args is an int up to 6.x and a 7-bit bitfield sharing
+ * its word with user_arg_is_str from 6.16: read as the 32 bits at
+ * @nb_args, shifted right by @nb_args_shift, @nb_args_bits wide.
  */
-bool vmi_syscall_proto_read(VmiMem *m, uint64_t meta, uint64_t off_nb_args,
-                            uint64_t off_types, uint64_t off_args,
+typedef struct VmiSyscallMetaLayout {
+    uint64_t nb_args, types, args;
+    unsigned nb_args_shift, nb_args_bits;
+} VmiSyscallMetaLayout;
+
+/*
+ * Read the prototype the kernel keeps for tracing (struct syscall_metadata,
+ * CONFIG_FTRACE_SYSCALLS) at @meta, laid out as @layout says.  False, with
+ * @p cleared, if it is unreadable or malformed.
+ */
+bool vmi_syscall_proto_read(VmiMem *m, uint64_t meta,
+                            const VmiSyscallMetaLayout *layout,
                             VmiSyscallProto *p);
 void vmi_syscall_proto_clear(VmiSyscallProto *p);
 

@@ -328,8 +328,8 @@ static bool read_guest_ram(void *opaque, uint64_t pa, void *buf, size_t len)
 static void mem_for_regs(VmiMem *m, const VmiSession *s, CPUState *cs,
                          const VmiRegs *r)
 {
-    vmi_mem_init(m, read_guest_ram, cs->as,
-                 vmi_linux_kernel_cr3(s->os, r->cr3), r->la57);
+    vmi_mem_init(m, read_guest_ram, cs->as, r->cr3, r->la57);
+    vmi_linux_kernel_view(s->os, m, r->lstar);
 }
 
 /* TCG: the registers are QEMU's own */
@@ -1184,7 +1184,7 @@ static void trap_enter(CPUState *cs, const VmiRegs *r, VmiOutbox *out)
         ring_count_filtered(ring);
         return;
     }
-    task_known = vmi_linux_current(s->os, &m, r->percpu_base, &task);
+    task_known = vmi_linux_current(s->os, k, &m, r->percpu_base, &task);
     if (!filter_task(f, &task, task_known)) {
         ring_count_filtered(ring);
         return;
@@ -1353,7 +1353,7 @@ static void trap_return(CPUState *cs, const VmiRegs *r, VmiOutbox *out)
         return;
     }
     mem_for_regs(&m, s, cs, r);
-    if (!vmi_linux_current_addr(s->os, &m, r->percpu_base, &addr)) {
+    if (!vmi_linux_current_addr(k, &m, r->percpu_base, &addr)) {
         return;
     }
     p = pending_take(s, addr);
