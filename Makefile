@@ -22,6 +22,10 @@ GUEST := $(B)/guest
 # The same tests on the newest kernel Debian offers bookworm (backports):
 # a newer kallsyms layout and pcpu_hot.
 GUEST_BPO := $(B)/guest-backports
+# the oldest and newest Debian kernels: bullseye's 5.10 and sid's
+GUEST_OLDEST := $(B)/guest-bullseye
+GUEST_NEWEST := $(B)/guest-sid
+ALL_GUESTS := $(GUEST) $(GUEST_BPO) $(GUEST_OLDEST) $(GUEST_NEWEST)
 NESTED := $(B)/nested
 # A /dev/kvm this user can open, backed by hardware virtualisation
 # (kvm_intel or kvm_amd: a software KVM such as PVM cannot boot a stock
@@ -89,6 +93,12 @@ $(GUEST)/profile.json: $(GUEST_INPUTS)
 $(GUEST_BPO)/profile.json: $(GUEST_INPUTS)
 	KERNEL_SUITE=bookworm-backports scripts/mkguest $(GUEST_BPO)
 
+$(GUEST_OLDEST)/profile.json: $(GUEST_INPUTS)
+	KERNEL_SUITE=bullseye scripts/mkguest $(GUEST_OLDEST)
+
+$(GUEST_NEWEST)/profile.json: $(GUEST_INPUTS)
+	KERNEL_SUITE=sid scripts/mkguest $(GUEST_NEWEST)
+
 check: check-unit check-fuzz check-qtest check-client check-libvirt check-docs
 
 check-unit: deps $(GUEST)/profile.json
@@ -103,9 +113,11 @@ check-fuzz: deps
 fuzz: deps
 	$(MAKE) -C tests/fuzz B=$(B)/fuzz fuzz FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600)
 
-check-qtest: all guest $(GUEST_BPO)/profile.json
+# Every case under TCG on four kernels: bookworm's 6.1 and 6.12
+# (backports), and the oldest and newest Debian ships (bullseye, sid).
+check-qtest: all $(addsuffix /profile.json,$(ALL_GUESTS))
 	ninja -C $(QBUILD) tests/qtest/vmi-test
-	@for g in $(GUEST) $(GUEST_BPO); do \
+	@for g in $(ALL_GUESTS); do \
 		echo "== vmi-test on $$(cat $$g/kernel-abi)"; \
 		QTEST_QEMU_BINARY=$(QEMU) VMI_GUEST_DIR=$$g \
 			$(QBUILD)/tests/qtest/vmi-test --tap || exit 1; \
