@@ -151,10 +151,10 @@ check-libvirt: all guest
 KVM_EXTRA_KERNEL_CASES := /x86_64/vmi/filter /x86_64/vmi/lifecycle \
 	/x86_64/vmi/memory /x86_64/vmi/syscalls/cmdline /x86_64/vmi/syscalls/pti \
 	/x86_64/vmi/syscalls/ia32 /x86_64/vmi/processes/forkexec
-check-kvm: all guest $(GUEST_BPO)/profile.json
+check-kvm: all guest $(GUEST_BPO)/profile.json $(GUEST_NEWEST)/profile.json
 	ninja -C $(QBUILD) tests/qtest/vmi-test
 ifeq ($(HOST_KVM),yes)
-	@for g in $(GUEST) $(GUEST_BPO); do \
+	@for g in $(GUEST) $(GUEST_BPO) $(GUEST_NEWEST); do \
 		echo "== vmi-test -accel kvm on $$(cat $$g/kernel-abi)"; \
 		QTEST_QEMU_BINARY=$(QEMU) VMI_ACCEL=kvm VMI_GUEST_DIR=$$g \
 			$(QBUILD)/tests/qtest/vmi-test --tap || exit 1; \
@@ -162,7 +162,7 @@ ifeq ($(HOST_KVM),yes)
 else
 	@echo "== vmi-test -accel kvm, nested in an L1 guest (TCG, -cpu EPYC)"
 	MKNESTED_EXTRA_CASES="$(KVM_EXTRA_KERNEL_CASES)" \
-		scripts/mknested $(NESTED) $(QBUILD) $(GUEST) $(GUEST_BPO)
+		scripts/mknested $(NESTED) $(QBUILD) $(GUEST) $(GUEST_BPO) $(GUEST_NEWEST)
 	tests/nested/run $(QEMU) $(NESTED)
 endif
 

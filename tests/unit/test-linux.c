@@ -32,7 +32,13 @@ typedef struct Fixture {
     uint64_t user_pa;
 } Fixture;
 
-static VmiLinux *make_linux_percpu(const char *banner, uint64_t current_task)
+/*
+ * A profile for @banner with current_task at @current_task; @exit_symbol
+ * is syscall_exit_to_user_mode, or do_syscall_64 for a kernel that
+ * inlines the former (7.x).
+ */
+static VmiLinux *make_linux_with(const char *banner, uint64_t current_task,
+                                 const char *exit_symbol)
 {
     g_autofree char *b64 = g_base64_encode((const guchar *)banner,
                                            strlen(banner));
@@ -45,14 +51,15 @@ static VmiLinux *make_linux_percpu(const char *banner, uint64_t current_task)
         "                     \"constant_data\": \"%s\"},"
         "  \"current_task\": {\"address\": %" PRIu64 "},"
         "  \"pti_init\": {\"address\": 1},"
-        "  \"syscall_exit_to_user_mode\": {\"address\": %" PRIu64 "},"
+        "  \"%s\": {\"address\": %" PRIu64 "},"
         "  \"ia32_sys_call\": {\"address\": %" PRIu64 "},"
         "  \"init_task\": {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_read\": {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_openat\": {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_getppid\": {\"address\": %" PRIu64 "},"
         "  \"__x64_sys_execve\": {\"address\": %" PRIu64 "}}}",
-        ENTRY, TABLE, BANNER, b64, current_task, SYSCALL_EXIT, IA32_SYS_CALL,
+        ENTRY, TABLE, BANNER, b64, current_task, exit_symbol, SYSCALL_EXIT,
+        IA32_SYS_CALL,
         INIT_TASK,
         SYS_READ, SYS_OPENAT,
         SYS_GETPPID, SYS_EXECVE);
@@ -64,6 +71,11 @@ static VmiLinux *make_linux_percpu(const char *banner, uint64_t current_task)
     l = vmi_linux_new(p, &err);
     g_assert_null(err);
     return l;
+}
+
+static VmiLinux *make_linux_percpu(const char *banner, uint64_t current_task)
+{
+    return make_linux_with(banner, current_task, "syscall_exit_to_user_mode");
 }
 
 static VmiLinux *make_linux(const char *banner)
@@ -749,7 +761,47 @@ static void test_current(void)
 }
 
 /*
- * 6.15+: per-cpu symbols are addresses in the image (in .data..percpu,
+ * 7.x inlines syscall_exit_to_user_mode: the return trap is where the
+ * 64-bit entry code resumes after calling do_syscall_64 (here at
+ * SYSCALL_EXIT), found by reading the entry code.
+ */
+static void test_syscall_return_site(void)
+{
+    /* a stray E8 (a call to elsewhere), then the call, at offset 0x2a */
+    static const uint8_t stray[] = { 0x48, 0xe8, 0x10, 0x00, 0x00, 0x00 };
+    const uint64_t call = ENTRY + SLIDE + 0x2a;
+    int32_t rel = (int32_t)(SYSCALL_EXIT + SLIDE - (call + 5));
+    Fixture f;
+    VmiKernel *k;
+    VmiMem m;
+    char *err = NULL;
+    uint64_t pa;
+
+    fixture_init(&f, BANNER_TEXT);
+    vmi_linux_free(f.l);
+    f.l = make_linux_with(BANNER_TEXT, CURRENT_TASK, "do_syscall_64");
+    pa = gm_map_new(f.g, (ENTRY + SLIDE) & ~4095ULL, 8192);
+    memcpy(f.g->ram + pa + ((ENTRY + SLIDE) & 4095), stray, sizeof(stray));
+    f.g->ram[pa + (call & 4095)] = 0xe8;
+    memcpy(f.g->ram + pa + (call & 4095) + 1, &rel, 4);
+    gm_mem(f.g, &m);
+    k = vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err);
+    g_assert_null(err);
+    g_assert_cmphex(k->syscall_exit, ==, 0);
+    g_assert_cmphex(k->syscall_return, ==, call + 5);
+    vmi_kernel_free(k);
+
+    /* no such call: no return site, and identification still succeeds */
+    memset(f.g->ram + pa + (call & 4095), 0x90, 5);
+    k = vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err);
+    g_assert_null(err);
+    g_assert_cmphex(k->syscall_return, ==, 0);
+    vmi_kernel_free(k);
+    fixture_free(&f);
+}
+
+/*
+ * After 6.12: per-cpu symbols are addresses in the image (in .data..percpu,
  * from PERCPU_START), moved by KASLR; the per-cpu base is the distance
  * from the slid PERCPU_START to this CPU's copy of the area.
  */
@@ -779,7 +831,7 @@ static void test_current_relative_percpu(void)
     g_assert_true(vmi_linux_current(f.l, k, &m, base, &t));
     g_assert_cmphex(t.addr, ==, TASK);
     g_assert_cmpint(t.pid, ==, 1234);
-    /* read as an absolute offset, as before 6.15, it finds nothing */
+    /* read as an absolute offset, as up to 6.12, it finds nothing */
     g_assert_false(vmi_linux_current(f.l, k, &m, copy, &t));
     vmi_kernel_free(k);
     fixture_free(&f);
@@ -900,6 +952,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vmi/linux/current-task", test_current);
     g_test_add_func("/vmi/linux/current-task/relative-percpu",
                     test_current_relative_percpu);
+    g_test_add_func("/vmi/linux/syscall-return-site",
+                    test_syscall_return_site);
     g_test_add_func("/vmi/linux/decode", test_decode);
     g_test_add_func("/vmi/linux/errno", test_errno);
     g_test_add_func("/vmi/linux/profile-lacks", test_profile_lacks);

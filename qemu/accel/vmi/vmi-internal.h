@@ -59,6 +59,8 @@ void vmi_kvm_stop(void);
  * the next kernel writes MSR_LSTAR.
  */
 void vmi_kvm_reset(void);
+/* Whether @k's system calls of @abi can be trapped under KVM. */
+bool vmi_kvm_traces_abi(const VmiKernel *k, VmiAbi abi);
 /* Counters of vCPU @index since vmi_kvm_start(); false if not KVM. */
 bool vmi_kvm_vcpu_stats(unsigned index, uint64_t *debug_exits,
                         uint64_t *ioctls);

@@ -27,6 +27,11 @@ void vmi_kvm_reset(void)
 {
 }
 
+bool vmi_kvm_traces_abi(const VmiKernel *k, VmiAbi abi)
+{
+    return false;
+}
+
 bool vmi_kvm_vcpu_stats(unsigned index, uint64_t *debug_exits,
                         uint64_t *ioctls)
 {

@@ -8,15 +8,22 @@
  *
  *   DR3  MSR_LSTAR, the 64-bit system call entry (user registers loaded)
  *   DR2  syscall_exit_to_user_mode(regs), which every system call of
- *        either ABI passes on its way back to user space
+ *        either ABI passes on its way back to user space; on kernels
+ *        that inline it (7.x), the return from do_syscall_64() in the
+ *        64-bit entry code, which sees 64-bit calls only
  *   DR1  ia32_sys_call(regs, nr), where every 32-bit system call (int
  *        0x80, SYSENTER, compat SYSCALL) is dispatched
  *
- * DR0 stays with the gdbstub.  Guest code is never modified.  The debug
- * exit is taken before the gdbstub looks at it; the vCPU resumes with
- * RFLAGS.RF set, so the instruction under the breakpoint executes once
- * without trapping again.  Where KVM offers synced registers the trap
- * costs no ioctl besides the KVM_RUN that resumes it.
+ * DR0 stays with the gdbstub.  A kernel without syscall_exit_to_user_mode()
+ * returns from 32-bit calls through three more entry paths (int 0x80,
+ * SYSENTER, compat SYSCALL), more than the debug registers left can
+ * cover: there only x86_64 calls are traced, and query-vmi says so.
+ *
+ * Guest code is never modified.  The debug exit is taken before the
+ * gdbstub looks at it; the vCPU resumes with RFLAGS.RF set, so the
+ * instruction under the breakpoint executes once without trapping again.
+ * Where KVM offers synced registers the trap costs no ioctl besides the
+ * KVM_RUN that resumes it.
  *
  * The guest writing MSR_LSTAR (boot, reboot, kexec) exits through KVM's
  * MSR filter: the kernel is identified again and the breakpoints move.
@@ -75,6 +82,8 @@ static struct {
     bool reserved;              /* debug registers 1-3 are ours */
     bool armed;
     uint64_t addr[4];           /* by slot */
+    /* SLOT_EXIT is do_syscall_64's return: pt_regs at RSP, not in RDI */
+    bool exit_regs_at_rsp;
     unsigned generation;        /* bumped whenever the kernel changes */
     unsigned debug_gen;         /* bumped whenever the breakpoints change */
     bool lstar_watched;
@@ -260,8 +269,12 @@ static void trap(CPUState *cs, int slot, uint64_t pc,
         vmi_trap_syscall_enter(cs, &r);
         break;
     case SLOT_EXIT:
-        /* syscall_exit_to_user_mode(struct pt_regs *regs), kernel GS */
-        r.pt_regs = regs->rdi;
+        /*
+         * syscall_exit_to_user_mode(struct pt_regs *regs), or where the
+         * entry code resumes after do_syscall_64(regs); kernel GS
+         */
+        r.pt_regs = qatomic_read(&vk.exit_regs_at_rsp) ? regs->rsp
+                                                        : regs->rdi;
         r.percpu_base = sregs->gs.base;
         vmi_trap_return_to_user(cs, &r);
         break;
@@ -405,23 +418,35 @@ bool vmi_kvm_arm(const VmiKernel *k, Error **errp)
     if (!qatomic_read(&vk.reserved)) {
         return true;
     }
-    if (k && !k->syscall_exit) {
+    if (k && !k->syscall_exit && !k->syscall_return) {
         ok = false;
         error_setg(errp, "cannot trap system call returns of '%s' under "
-                   "KVM: its profile lacks syscall_exit_to_user_mode "
-                   "(Linux 5.9 or later has it)", k->banner);
+                   "KVM: it has no syscall_exit_to_user_mode, and no call "
+                   "of do_syscall_64 was found in its entry code", k->banner);
         k = NULL;
     }
     if (k) {
         qatomic_set(&vk.addr[SLOT_ENTRY], k->lstar);
-        qatomic_set(&vk.addr[SLOT_EXIT], k->syscall_exit);
-        /* 0 (not traced) before ia32_sys_call, Linux 6.9 and 6.x stables */
-        qatomic_set(&vk.addr[SLOT_IA32], k->ia32_dispatch);
+        qatomic_set(&vk.exit_regs_at_rsp, !k->syscall_exit);
+        qatomic_set(&vk.addr[SLOT_EXIT],
+                    k->syscall_exit ? k->syscall_exit : k->syscall_return);
+        /*
+         * 0 (not traced) before ia32_sys_call, Linux 6.9 and 6.x stables,
+         * and where 32-bit returns cannot be trapped
+         */
+        qatomic_set(&vk.addr[SLOT_IA32],
+                    vmi_kvm_traces_abi(k, VMI_ABI_IA32) ? k->ia32_dispatch
+                                                        : 0);
     }
     qatomic_set(&vk.armed, k != NULL);
     qatomic_inc(&vk.debug_gen);
     update_all_cpus(false);
     return ok;
+}
+
+bool vmi_kvm_traces_abi(const VmiKernel *k, VmiAbi abi)
+{
+    return abi == VMI_ABI_X86_64 ? true : k->syscall_exit && k->ia32_dispatch;
 }
 
 bool vmi_kvm_vcpu_stats(unsigned index, uint64_t *debug_exits,

@@ -96,6 +96,7 @@ VmiLinux *vmi_linux_new(VmiProfile *profile, char **err)
     vmi_profile_symbol(profile, "syscall_exit_to_user_mode",
                        &l->syscall_exit);
     vmi_profile_symbol(profile, "ia32_sys_call", &l->ia32_dispatch);
+    vmi_profile_symbol(profile, "do_syscall_64", &l->do_syscall_64);
     if (!vmi_profile_field(profile, "pt_regs", "ax", &l->pt_regs_ax)) {
         l->pt_regs_ax = 0;
     }
@@ -275,6 +276,36 @@ static void map_ia32_protos(VmiKernel *k)
     }
 }
 
+/* how far into the 64-bit entry code to look for its call of the C part */
+#define ENTRY_SCAN_BYTES    1024
+
+/*
+ * The address after the first direct call (E8 rel32) of @target in the
+ * code at @code, or 0.  Only a call whose displacement lands exactly on
+ * @target counts, so a stray E8 byte inside another instruction cannot
+ * match.
+ */
+static uint64_t find_call_return(VmiMem *m, uint64_t code, uint64_t target)
+{
+    uint8_t buf[ENTRY_SCAN_BYTES];
+
+    if (!vmi_read(m, code, buf, sizeof(buf))) {
+        return 0;
+    }
+    for (unsigned i = 0; i + 5 <= sizeof(buf); i++) {
+        uint32_t rel;
+
+        if (buf[i] != 0xe8) {
+            continue;
+        }
+        memcpy(&rel, buf + i + 1, 4);
+        if (code + i + 5 + (int64_t)(int32_t)le32_to_cpu(rel) == target) {
+            return code + i + 5;
+        }
+    }
+    return 0;
+}
+
 VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
                               char **err)
 {
@@ -336,8 +367,12 @@ VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
     if (l->ia32_dispatch) {
         k->ia32_dispatch = l->ia32_dispatch + slide;
     }
+    if (!l->syscall_exit && l->do_syscall_64) {
+        k->syscall_return = find_call_return(m, lstar,
+                                             l->do_syscall_64 + slide);
+    }
     /*
-     * Absolute per-cpu symbols are small offsets; since 6.15 they are
+     * Absolute per-cpu symbols are small offsets; after 6.12 they became
      * addresses in the kernel image like any other, and KASLR moves them.
      */
     k->current_task = l->current_task;

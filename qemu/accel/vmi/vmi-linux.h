@@ -37,6 +37,7 @@ typedef struct VmiLinux {
      * see the instructions (KVM breakpoints); 0 if the profile lacks them.
      */
     uint64_t syscall_exit;      /* syscall_exit_to_user_mode(regs) */
+    uint64_t do_syscall_64;     /* do_syscall_64(regs, nr) */
     uint64_t ia32_dispatch;     /* ia32_sys_call(regs, nr) */
     /* offsets in struct pt_regs; pt_regs_ax is 0 if unknown */
     uint64_t pt_regs_ax;
@@ -83,10 +84,17 @@ typedef struct VmiKernel {
     char *banner;
     unsigned nr_syscalls;
     uint64_t syscall_exit;      /* run-time addresses; 0 when unknown */
+    /*
+     * Where the 64-bit entry code resumes after do_syscall_64(): the
+     * system call has returned, RSP points at its pt_regs and GS is the
+     * kernel's.  Found in the entry code, for kernels that have no
+     * syscall_exit_to_user_mode() to trap (7.x inlines it).
+     */
+    uint64_t syscall_return;
     uint64_t ia32_dispatch;
     /*
      * current_task's per-cpu address: an offset from the per-cpu base
-     * where x86_64 per-cpu symbols are absolute (up to 6.14), else a
+     * where x86_64 per-cpu symbols are absolute (up to 6.12), else a
      * kernel address that moves with the slide
      */
     uint64_t current_task;

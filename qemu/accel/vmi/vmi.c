@@ -2391,6 +2391,10 @@ VmiInfo *qmp_query_vmi(Error **errp)
             info->syscalls = s->kernel->nr_syscalls;
             info->has_prototypes = true;
             info->prototypes = s->kernel->nr_protos;
+            if (s->mechanism == VMI_MECHANISM_KVM_HWBP &&
+                !vmi_kvm_traces_abi(s->kernel, VMI_ABI_IA32)) {
+                QAPI_LIST_PREPEND(info->untraced_abis, g_strdup("ia32"));
+            }
         }
         info->pending = vmi_pending_count(&s->pending);
         info->pending_evicted = s->pending.evicted;
