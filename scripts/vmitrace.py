@@ -181,7 +181,7 @@ class Event(dict):
         for key in ('string', 'strings', 'fd', 'flags', 'sockaddr'):
             if key in p:
                 return p[key]
-        return int(p['value'], 16)
+        return p['int'] if 'int' in p else p.get('uint', int(p['value'], 16))
 
     def message(self):
         """The event as QMP and the chardev sink carry it."""
@@ -274,9 +274,6 @@ class Hooks:
 
 # ---------------------------------------------------------------- formatting
 
-SIGNED = {'int', 'long', 'pid_t', 'off_t', 'loff_t', 'ssize_t', 'clockid_t',
-          'timer_t', 'key_t', 'mqd_t', 'rwf_t', '__s32', 's32', 'long long',
-          'int32_t', 'compat_long_t', 'compat_int_t'}
 OCTAL = {'umode_t', 'mode_t'}
 ADDRESS_RETURNS = {'mmap', 'mmap2', 'mremap', 'brk', 'shmat'}
 ERRNO_BY_NAME = {name: num for num, name in errno.errorcode.items()}
@@ -294,22 +291,18 @@ def quote(s):
     return '"' + escape_guest_text(s, quote_char='"') + '"'
 
 
-def format_number(value, ctype):
-    v = int(value, 16)
-    base = ctype.replace('const ', '').strip()
+def format_number(p):
+    """A parameter by value: its typed value (the event's int or uint,
+    which QEMU reads at the width and sign the kernel's BTF gives the
+    type), else the register."""
+    base = p['type'].replace('const ', '').strip()
+    v = p['int'] if 'int' in p else p.get('uint', int(p['value'], 16))
     if '*' in base:
         return 'NULL' if v == 0 else hex(v)
     if base in OCTAL:
         return f'0{v:o}' if v else '0'
     if v > 0xffffffff and base == 'unsigned long':
         return hex(v)               # an address passed as a number
-    if base in SIGNED:
-        bits = 32 if base in ('int', 'pid_t', 'clockid_t', 'key_t', 'mqd_t',
-                              '__s32', 's32', 'int32_t', 'compat_int_t',
-                              'compat_long_t', 'rwf_t', 'timer_t') else 64
-        v &= (1 << bits) - 1
-        if v >= 1 << (bits - 1):
-            v -= 1 << bits
     return str(v)
 
 
@@ -342,7 +335,7 @@ def format_param(p):
         return escape_guest_text(p['flags'])
     if 'sockaddr' in p:
         return format_sockaddr(p['sockaddr'])
-    return format_number(p['value'], p['type'])
+    return format_number(p)
 
 
 # without the kernel's prototypes: the decoded members, in the kernel's order

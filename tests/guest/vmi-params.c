@@ -6,7 +6,8 @@
  *   PARAMS pid=P
  *   PARAMS call NAME ret=R ARG.KEY=VALUE...
  *
- * where KEY is flags, family, address, port, path, error or truncated.
+ * where KEY is flags, family, address, port, path, error, truncated, fd,
+ * or int/uint (the value as the kernel's parameter type holds it).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -85,6 +86,20 @@ int main(void)
 
     r = sys_ret(syscall(SYS_openat, AT_FDCWD, (char *)16, O_RDONLY));
     printf("PARAMS call openat ret=%ld filename.error=unreadable\n", r);
+
+    /*
+     * Registers with junk above the parameter's 32 bits: the kernel reads
+     * only its type's width (unsigned int, pid_t, uid_t).  Raw syscall()
+     * passes the longs as they are.
+     */
+    r = sys_ret(syscall(SYS_close_range, 0xaaaaaaaafffffffeUL,
+                        0xbbbbbbbbffffffffUL, 0UL));
+    printf("PARAMS call close_range ret=%ld fd.uint=%u fd.fd=-2 "
+           "max_fd.uint=%u\n", r, 0xfffffffeu, 0xffffffffu);
+    r = sys_ret(syscall(SYS_getpgid, 0x12345678fffffffbUL));
+    printf("PARAMS call getpgid ret=%ld pid.int=%d\n", r, (pid_t)-5);
+    r = sys_ret(syscall(SYS_setuid, 0xffffffff00000000UL | getuid()));
+    printf("PARAMS call setuid ret=%ld uid.uint=%u\n", r, getuid());
 
     r = syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
     if (r == 0) {

@@ -592,8 +592,21 @@ static void check_param(QDict *ev, const char *expect)
     QDict *sa = qdict_get_qdict(p, "sockaddr");
 
     g_test_message("%s %s: %s", qdict_get_str(ev, "name"), kv[0], kv[1]);
-    if (!strcmp(ak[1], "flags") || !strcmp(ak[1], "error")) {
+    if (!strcmp(ak[1], "flags") || !strcmp(ak[1], "error") ||
+        !strcmp(ak[1], "fd")) {
         g_assert_cmpstr(qdict_get_try_str(p, ak[1]), ==, kv[1]);
+    } else if (!strcmp(ak[1], "int")) {
+        int64_t want = g_ascii_strtoll(kv[1], NULL, 10);
+
+        g_assert_true(qdict_haskey(p, "int"));
+        g_assert_cmpint(qdict_get_int(p, "int"), ==, want);
+    } else if (!strcmp(ak[1], "uint")) {
+        QNum *n = qobject_to(QNum, qdict_get(p, "uint"));
+        uint64_t v;
+
+        g_assert_nonnull(n);
+        g_assert_true(qnum_get_try_uint(n, &v));
+        g_assert_cmpuint(v, ==, g_ascii_strtoull(kv[1], NULL, 10));
     } else if (!strcmp(ak[1], "truncated")) {
         g_assert_true(qdict_get_try_bool(p, "truncated", false));
     } else if (!strcmp(ak[1], "port")) {
@@ -650,7 +663,7 @@ static void check_params(Guest *g)
         }
         checked++;
     }
-    g_assert_cmpuint(checked, ==, 10);
+    g_assert_cmpuint(checked, ==, 13);
 }
 
 /* The first line of @out starting with @prefix, without its newline. */

@@ -92,11 +92,15 @@ static void test_malformed(void)
                  " {\"b\": {\"offset\": 4, \"type\": {\"kind\": \"bitfield\","
                  " \"bit_position\": 60, \"bit_length\": 7}}}}}}",
                  "bitfield 't.b'");
+    expect_error_str("{\"symbols\": {}, \"user_types\": {}, \"base_types\":"
+                 " {\"uid_t\": {\"kind\": \"int\"}}}", "base type 'uid_t'");
+    expect_error_str("{\"symbols\": {}, \"user_types\": {}, \"base_types\":"
+                 " []}", "'base_types' is not an object");
     /* NUL bytes inside the file */
     expect_error("{\"symbols\": {}\0, \"user_types\": {}}", 34, "malformed");
 }
 
-/* A bitfield member (6.16's syscall_metadata.nb_args) keeps its bits. */
+/* A bitfield member (7.x's syscall_metadata.nb_args) keeps its bits. */
 static void test_bitfield(void)
 {
     static const char text[] =
@@ -127,6 +131,53 @@ static void test_bitfield(void)
     g_assert_cmpuint(len, ==, 1);
     g_assert_false(vmi_profile_bitfield(p, "syscall_metadata", "types",
                                         &pos, &len));
+    vmi_profile_free(p);
+}
+
+/*
+ * Base types give each integer type named in a prototype its size and
+ * sign, whatever the spelling.
+ */
+static void test_scalar(void)
+{
+    static const char text[] =
+        "{\"symbols\": {}, \"user_types\": {}, \"base_types\": {"
+        " \"long unsigned int\": {\"kind\": \"int\", \"size\": 8,"
+        "   \"signed\": false},"
+        " \"int\": {\"kind\": \"int\", \"size\": 4, \"signed\": true},"
+        " \"uid_t\": {\"kind\": \"int\", \"size\": 4, \"signed\": false},"
+        " \"umode_t\": {\"kind\": \"int\", \"size\": 2, \"signed\": false},"
+        " \"cap_user_header_t\": {\"kind\": \"pointer\", \"size\": 8},"
+        " \"__int128\": {\"kind\": \"int\", \"size\": 16, \"signed\": true},"
+        " \"float\": {\"kind\": \"float\", \"size\": 4}}}";
+    char *err = NULL;
+    VmiProfile *p = vmi_profile_parse("t.json", text, strlen(text), &err);
+    unsigned size = 0;
+    bool is_signed = false;
+
+    g_assert_null(err);
+    g_assert_true(vmi_profile_scalar(p, "unsigned long", &size, &is_signed));
+    g_assert_cmpuint(size, ==, 8);
+    g_assert_false(is_signed);
+    g_assert_true(vmi_profile_scalar(p, "long unsigned int", &size,
+                                     &is_signed));
+    g_assert_cmpuint(size, ==, 8);
+    g_assert_true(vmi_profile_scalar(p, "signed int", &size, &is_signed));
+    g_assert_cmpuint(size, ==, 4);
+    g_assert_true(is_signed);
+    g_assert_true(vmi_profile_scalar(p, "const uid_t", &size, &is_signed));
+    g_assert_cmpuint(size, ==, 4);
+    g_assert_false(is_signed);
+    g_assert_true(vmi_profile_scalar(p, "umode_t", &size, &is_signed));
+    g_assert_cmpuint(size, ==, 2);
+    /* pointers, unknown and unsupported types have no integer width */
+    g_assert_false(vmi_profile_scalar(p, "cap_user_header_t", &size,
+                                      &is_signed));
+    g_assert_false(vmi_profile_scalar(p, "int *", &size, &is_signed));
+    g_assert_false(vmi_profile_scalar(p, "pid_t", &size, &is_signed));
+    g_assert_false(vmi_profile_scalar(p, "__int128", &size, &is_signed));
+    g_assert_false(vmi_profile_scalar(p, "float", &size, &is_signed));
+    g_assert_false(vmi_profile_scalar(p, "", &size, &is_signed));
     vmi_profile_free(p);
 }
 
@@ -161,6 +212,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vmi/profile/malformed", test_malformed);
     g_test_add_func("/vmi/profile/missing-file", test_missing_file);
     g_test_add_func("/vmi/profile/bitfield", test_bitfield);
+    g_test_add_func("/vmi/profile/scalar", test_scalar);
     g_test_add_func("/vmi/profile/deep-nesting", test_deep_nesting);
     return g_test_run();
 }

@@ -104,7 +104,7 @@ static void test_proto(void)
 }
 
 /*
- * 6.16+: nb_args is a 7-bit bitfield; user_arg_is_str (bit 7),
+ * 7.x: nb_args is a 7-bit bitfield; user_arg_is_str (bit 7),
  * user_arg_size and user_mask share its word.
  */
 static void test_proto_bitfield(void)
@@ -187,6 +187,57 @@ static void test_decode_openat(void)
     /* no prototype, nothing decoded */
     vmi_params_decode(NULL, "openat", args, 8, &f.m, &ps);
     g_assert_cmpuint(ps.n, ==, 0);
+    vmi_syscall_proto_clear(&p);
+    gm_free(f.g);
+}
+
+/*
+ * Integer parameters at their type's width and sign: only the low bits
+ * of a register are the argument (setuid(0) with garbage above bit 31,
+ * dup(-1), close_range(4294967294, ...)).
+ */
+static void test_decode_int_width(void)
+{
+    Fixture f;
+    VmiSyscallProto p;
+    VmiParams ps;
+    uint64_t args[6] = { 0xffffffff00000000ULL, 0x0000000dffffffffULL,
+                         0xfffffffffffffffeULL, 0xffffffff80000000ULL };
+
+    fixture_init(&f);
+    g_assert_true(read_proto(&f, &p));
+    /* as read_protos sets them from the profile's base types */
+    p.int_size[0] = 4;                  /* uid_t */
+    p.int_signed[0] = false;
+    p.int_size[1] = 4;                  /* int */
+    p.int_signed[1] = true;
+    p.int_size[2] = 8;                  /* long */
+    p.int_signed[2] = true;
+    p.int_size[3] = 2;                  /* umode_t */
+    p.int_signed[3] = false;
+    vmi_params_decode(&p, "anything", args, 8, &f.m, &ps);
+    g_assert_true(ps.p[0].has_int);
+    g_assert_false(ps.p[0].int_signed);
+    g_assert_cmphex(ps.p[0].int_value, ==, 0);
+    g_assert_true(ps.p[1].int_signed);
+    g_assert_cmpint((int64_t)ps.p[1].int_value, ==, -1);
+    g_assert_cmpint((int64_t)ps.p[2].int_value, ==, -2);
+    g_assert_cmphex(ps.p[3].int_value, ==, 0);
+    /* the register stays as it was */
+    g_assert_cmphex(ps.p[1].raw, ==, 0x0000000dffffffffULL);
+    vmi_params_clear(&ps);
+
+    /* a 32-bit process: long is 4 bytes */
+    args[2] = 0xfffffffeULL;
+    vmi_params_decode(&p, "anything", args, 4, &f.m, &ps);
+    g_assert_cmpint((int64_t)ps.p[2].int_value, ==, -2);
+    vmi_params_clear(&ps);
+
+    /* not an integer: no typed value */
+    p.int_size[0] = 0;
+    vmi_params_decode(&p, "anything", args, 8, &f.m, &ps);
+    g_assert_false(ps.p[0].has_int);
+    vmi_params_clear(&ps);
     vmi_syscall_proto_clear(&p);
     gm_free(f.g);
 }
@@ -450,6 +501,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vmi/syscall/proto", test_proto);
     g_test_add_func("/vmi/syscall/proto/bitfield", test_proto_bitfield);
     g_test_add_func("/vmi/syscall/decode-openat", test_decode_openat);
+    g_test_add_func("/vmi/syscall/int-width", test_decode_int_width);
     g_test_add_func("/vmi/syscall/decode-strings", test_decode_strings);
     g_test_add_func("/vmi/syscall/decode-strings32", test_decode_strings32);
     g_test_add_func("/vmi/syscall/strings-bytes", test_strings_bytes);

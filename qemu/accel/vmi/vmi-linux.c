@@ -245,6 +245,19 @@ static void read_protos(const VmiLinux *l, VmiMem *m, VmiKernel *k)
         if (vmi_profile_symbol(l->profile, sym, &meta) &&
             vmi_syscall_proto_read(m, meta + k->slide, &l->meta,
                                    &k->protos[nr])) {
+            VmiSyscallProto *p = &k->protos[nr];
+
+            /* each integer parameter's width and sign, from BTF */
+            for (unsigned i = 0; i < p->nargs; i++) {
+                unsigned size;
+                bool is_signed;
+
+                if (vmi_profile_scalar(l->profile, p->type[i], &size,
+                                       &is_signed)) {
+                    p->int_size[i] = size;
+                    p->int_signed[i] = is_signed;
+                }
+            }
             k->nr_protos++;
         }
     }

@@ -42,6 +42,7 @@ void vmi_profile_free(VmiProfile *p)
     g_hash_table_destroy(p->symbols);
     g_hash_table_destroy(p->fields);
     g_hash_table_destroy(p->bitfields);
+    g_hash_table_destroy(p->scalars);
     g_hash_table_destroy(p->sizes);
     g_free(p->banner);
     g_free(p);
@@ -97,6 +98,109 @@ static bool parse_symbols(VmiProfile *p, struct json_object *symbols,
             g_strchomp(p->banner);
             g_free(raw);
         }
+    }
+    return true;
+}
+
+#define SCALAR_NAME_MAX     64
+#define SCALAR_WORDS_MAX    8
+
+static int compare_words(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * @c_type's canonical spelling in @out: qualifiers and "signed" (but
+ * for "signed char") dropped, "int" added where only modifiers are
+ * left, words sorted.  False for pointers and what is too long.
+ */
+static bool canonical_type(const char *c_type, char *out, size_t size)
+{
+    g_auto(GStrv) words = NULL;
+    const char *kept[SCALAR_WORDS_MAX + 1];
+    unsigned n = 0;
+    bool only_modifiers = true, is_char;
+    size_t len = 0;
+
+    if (strlen(c_type) >= SCALAR_NAME_MAX || strchr(c_type, '*')) {
+        return false;
+    }
+    words = g_strsplit(c_type, " ", -1);
+    is_char = g_strv_contains((const char *const *)words, "char");
+    for (char **w = words; *w; w++) {
+        if (!**w || !strcmp(*w, "const") || !strcmp(*w, "volatile") ||
+            !strcmp(*w, "__user") || (!strcmp(*w, "signed") && !is_char)) {
+            continue;
+        }
+        if (n == SCALAR_WORDS_MAX) {
+            return false;
+        }
+        only_modifiers &= !strcmp(*w, "unsigned") || !strcmp(*w, "long") ||
+                          !strcmp(*w, "short") || !strcmp(*w, "signed");
+        kept[n++] = *w;
+    }
+    if (n == 0) {
+        return false;
+    }
+    if (only_modifiers) {
+        if (n == SCALAR_WORDS_MAX) {
+            return false;
+        }
+        kept[n++] = "int";
+    }
+    qsort(kept, n, sizeof(kept[0]), compare_words);
+    for (unsigned i = 0; i < n; i++) {
+        int w = snprintf(out + len, size - len, "%s%s", i ? " " : "",
+                         kept[i]);
+
+        if (w < 0 || (size_t)w >= size - len) {
+            return false;
+        }
+        len += w;
+    }
+    return true;
+}
+
+/*
+ * "base_types": {"uid_t": {"kind": "int", "size": 4, "signed": false},
+ * "cap_user_header_t": {"kind": "pointer", ...}}.  Optional; an entry
+ * that is not an integer or pointer of 1, 2, 4 or 8 bytes is skipped.
+ */
+static bool parse_base_types(VmiProfile *p, struct json_object *types,
+                             char **err)
+{
+    json_object_object_foreach(types, tname, type) {
+        struct json_object *kind, *size, *sign;
+        char key[SCALAR_NAME_MAX];
+        uint64_t bytes;
+        const char *k;
+        unsigned packed;
+
+        if (!json_object_is_type(type, json_type_object) ||
+            !json_object_object_get_ex(type, "kind", &kind) ||
+            !json_object_is_type(kind, json_type_string) ||
+            !json_object_object_get_ex(type, "size", &size) ||
+            !json_to_u64(size, &bytes)) {
+            return fail(err, p->path, "base type '%s' has no valid kind and "
+                        "size", tname);
+        }
+        k = json_object_get_string(kind);
+        if ((strcmp(k, "int") && strcmp(k, "char") && strcmp(k, "bool") &&
+             strcmp(k, "pointer")) ||
+            (bytes != 1 && bytes != 2 && bytes != 4 && bytes != 8) ||
+            !canonical_type(tname, key, sizeof(key))) {
+            continue;
+        }
+        packed = bytes;
+        if (!strcmp(k, "pointer")) {
+            packed |= VMI_SCALAR_POINTER;
+        } else if (json_object_object_get_ex(type, "signed", &sign) &&
+                   json_object_get_boolean(sign)) {
+            packed |= VMI_SCALAR_SIGNED;
+        }
+        g_hash_table_insert(p->scalars, g_strdup(key),
+                            GUINT_TO_POINTER(packed));
     }
     return true;
 }
@@ -222,6 +326,7 @@ VmiProfile *vmi_profile_parse(const char *path, const char *text, size_t len,
     p->sizes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     p->bitfields = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                          NULL);
+    p->scalars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
     if (!json_object_is_type(root, json_type_object)) {
         ok = fail(err, path, "not an ISF profile (top level is not an object)");
@@ -232,7 +337,14 @@ VmiProfile *vmi_profile_parse(const char *path, const char *text, size_t len,
                !json_object_is_type(types, json_type_object)) {
         ok = fail(err, path, "not an ISF profile (no 'user_types' object)");
     } else {
+        struct json_object *base;
+
         ok = parse_symbols(p, symbols, err) && parse_user_types(p, types, err);
+        if (ok && json_object_object_get_ex(root, "base_types", &base)) {
+            ok = json_object_is_type(base, json_type_object) ?
+                 parse_base_types(p, base, err) :
+                 fail(err, path, "'base_types' is not an object");
+        }
     }
     json_object_put(root);
     if (!ok) {
@@ -303,6 +415,26 @@ bool vmi_profile_field(const VmiProfile *p, const char *type,
         return false;
     }
     *offset = GPOINTER_TO_SIZE(value);
+    return true;
+}
+
+bool vmi_profile_scalar(const VmiProfile *p, const char *c_type,
+                        unsigned *size, bool *is_signed)
+{
+    char key[SCALAR_NAME_MAX];
+    gpointer value;
+    unsigned packed;
+
+    if (!canonical_type(c_type, key, sizeof(key)) ||
+        !g_hash_table_lookup_extended(p->scalars, key, NULL, &value)) {
+        return false;
+    }
+    packed = GPOINTER_TO_UINT(value);
+    if (packed & VMI_SCALAR_POINTER) {
+        return false;
+    }
+    *size = packed & 0xff;
+    *is_signed = packed & VMI_SCALAR_SIGNED;
     return true;
 }
 

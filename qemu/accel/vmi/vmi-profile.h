@@ -17,6 +17,11 @@ typedef struct VmiProfile {
     GHashTable *sizes;      /* "struct" -> size (in a pointer) */
     /* "struct.field" -> bit position | bit length << 16, for bitfields */
     GHashTable *bitfields;
+    /*
+     * integer types and typedefs by canonical C name (see
+     * vmi_profile_scalar) -> size | VMI_SCALAR_SIGNED | VMI_SCALAR_POINTER
+     */
+    GHashTable *scalars;
     char *banner;           /* linux_banner's text, from constant_data */
 } VmiProfile;
 
@@ -39,6 +44,19 @@ bool vmi_profile_field(const VmiProfile *p, const char *type,
 bool vmi_profile_bitfield(const VmiProfile *p, const char *type,
                           const char *field, unsigned *bit_position,
                           unsigned *bit_length);
+#define VMI_SCALAR_SIGNED   0x100
+#define VMI_SCALAR_POINTER  0x200
+
+/*
+ * The size and signedness of the integer type a system call prototype
+ * names (@c_type, e.g. "unsigned long", "const uid_t", "pid_t"), from the
+ * profile's base types (the kernel's BTF); false for pointers and types
+ * it does not know.  Spellings are compared after dropping qualifiers and
+ * "signed", adding an implied "int" and ordering the words, so "unsigned
+ * long" finds BTF's "long unsigned int".
+ */
+bool vmi_profile_scalar(const VmiProfile *p, const char *c_type,
+                        unsigned *size, bool *is_signed);
 bool vmi_profile_type_size(const VmiProfile *p, const char *type,
                            uint64_t *size);
 

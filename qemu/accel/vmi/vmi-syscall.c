@@ -406,6 +406,20 @@ void vmi_params_decode(const VmiSyscallProto *proto, const char *syscall,
         p->type = g_strdup(type);
         p->raw = args[i];
         out->n = i + 1;
+        if (proto->int_size[i]) {
+            /* a 32-bit process's long is 4 bytes, as its registers are */
+            unsigned bits = 8 * MIN(proto->int_size[i], ptr_size);
+
+            p->has_int = true;
+            p->int_signed = proto->int_signed[i];
+            p->int_value = args[i];
+            if (bits < 64 && p->int_signed) {
+                p->int_value = (uint64_t)((int64_t)(args[i] << (64 - bits)) >>
+                                          (64 - bits));
+            } else if (bits < 64) {
+                p->int_value = args[i] & ((1ULL << bits) - 1);
+            }
+        }
         if (is_strings(type)) {
             p->kind = VMI_PARAM_STRINGS;
             if (args[i]) {
@@ -427,6 +441,7 @@ void vmi_params_decode(const VmiSyscallProto *proto, const char *syscall,
                 user_sockaddr(m, args[i], (uint32_t)args[i + 1], p);
             }
         } else if (!strchr(type, '*') && is_fd_name(name)) {
+            /* as a C int, the way people write fds (-1, AT_FDCWD) */
             p->kind = VMI_PARAM_FD;
             p->text = (int32_t)args[i] == -100 ?
                       g_strdup("AT_FDCWD") :

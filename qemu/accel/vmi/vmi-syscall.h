@@ -38,12 +38,15 @@ typedef struct VmiSyscallProto {
     unsigned nargs;
     char *name[VMI_MAX_ARGS];
     char *type[VMI_MAX_ARGS];
+    /* integer parameters: their size in bytes (0: not an integer) */
+    uint8_t int_size[VMI_MAX_ARGS];
+    bool int_signed[VMI_MAX_ARGS];
 } VmiSyscallProto;
 
 /*
  * Where struct syscall_metadata keeps what a prototype needs, from the
  * kernel's BTF.  nb_args is an int up to 6.x and a 7-bit bitfield sharing
- * its word with user_arg_is_str from 6.16: read as the 32 bits at
+ * its word with user_arg_is_str after 6.12: read as the 32 bits at
  * @nb_args, shifted right by @nb_args_shift, @nb_args_bits wide.
  */
 typedef struct VmiSyscallMetaLayout {
@@ -85,6 +88,13 @@ typedef struct VmiParam {
     char *text;             /* STRING, FD, FLAGS */
     char **strings;         /* STRINGS */
     VmiSockAddress sockaddr;    /* SOCKADDR */
+    /*
+     * an integer parameter: @raw at its type's width, sign-extended if
+     * the type is signed
+     */
+    bool has_int;
+    bool int_signed;
+    uint64_t int_value;
     bool truncated;
     bool unreadable;
 } VmiParam;

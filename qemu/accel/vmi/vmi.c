@@ -1665,6 +1665,13 @@ static VmiSyscallParamList *params_to_qapi(VmiParams *ps)
         q->name = g_steal_pointer(&p->name);
         q->type = g_steal_pointer(&p->type);
         q->value = g_strdup_printf("0x%" PRIx64, p->raw);
+        if (p->has_int && p->int_signed) {
+            q->has_q_int = true;
+            q->q_int = (int64_t)p->int_value;
+        } else if (p->has_int) {
+            q->has_uint = true;
+            q->uint = p->int_value;
+        }
         switch (p->kind) {
         case VMI_PARAM_STRING:
             q->string = g_steal_pointer(&p->text);
