@@ -104,6 +104,7 @@ check: check-unit check-fuzz check-qtest check-client check-libvirt check-docs
 check-unit: deps $(GUEST)/profile.json
 	$(MAKE) -C tests/unit B=$(B)/unit check
 	tests/unit/test-vmi-profile-mutations $(GUEST)/vmlinuz
+	tests/unit/test-vmi-profile-isf $(GUEST)/profile.json
 
 # libFuzzer targets (clang): a short run in check, longer by hand with
 # make fuzz FUZZ_SECONDS=N.  Findings go to build/fuzz/findings.

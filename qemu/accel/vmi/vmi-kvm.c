@@ -275,6 +275,8 @@ static void trap(CPUState *cs, int slot, uint64_t pc,
          */
         r.pt_regs = qatomic_read(&vk.exit_regs_at_rsp) ? regs->rsp
                                                         : regs->rdi;
+        /* locates the kernel, to tell a KPTI user CR3 from a kernel one */
+        r.lstar = qatomic_read(&vk.addr[SLOT_ENTRY]);
         r.percpu_base = sregs->gs.base;
         vmi_trap_return_to_user(cs, &r);
         break;
