@@ -8,6 +8,7 @@
 #define VMI_INTERNAL_H
 
 #include "vmi-linux.h"
+#include "vmi-mechanism.h"
 
 /* The vCPU state a trap needs, however the accelerator obtained it. */
 typedef struct VmiRegs {
@@ -41,28 +42,5 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r);
  * identify the kernel again and move the traps.  vCPU thread.
  */
 void vmi_lstar_written(CPUState *cs, const VmiRegs *r);
-
-/* KVM mechanism (vmi-kvm.c) */
-
-/* Check KVM can trap for us and claim debug registers; no trap yet. */
-bool vmi_kvm_start(Error **errp);
-/*
- * Trap @k's system call entry and returns on every vCPU, or trap nothing
- * if @k is NULL.  Callable from any thread; vCPUs catch up at their next
- * exit, and stale breakpoints that still fire are ignored.
- */
-bool vmi_kvm_arm(const VmiKernel *k, Error **errp);
-/* Remove every trap (synchronously) and give the debug registers back. */
-void vmi_kvm_stop(void);
-/*
- * The machine was reset: trap nothing, and forget per-vCPU caches, until
- * the next kernel writes MSR_LSTAR.
- */
-void vmi_kvm_reset(void);
-/* Whether @k's system calls of @abi can be trapped under KVM. */
-bool vmi_kvm_traces_abi(const VmiKernel *k, VmiAbi abi);
-/* Counters of vCPU @index since vmi_kvm_start(); false if not KVM. */
-bool vmi_kvm_vcpu_stats(unsigned index, uint64_t *debug_exits,
-                        uint64_t *ioctls);
 
 #endif

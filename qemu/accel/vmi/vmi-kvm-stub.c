@@ -6,34 +6,15 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
-#include "vmi-internal.h"
+#include "vmi-mechanism.h"
 
-bool vmi_kvm_start(Error **errp)
+static bool kvm_hwbp_start(Error **errp)
 {
     error_setg(errp, "this QEMU was built without KVM");
     return false;
 }
 
-bool vmi_kvm_arm(const VmiKernel *k, Error **errp)
-{
-    return true;
-}
-
-void vmi_kvm_stop(void)
-{
-}
-
-void vmi_kvm_reset(void)
-{
-}
-
-bool vmi_kvm_traces_abi(const VmiKernel *k, VmiAbi abi)
-{
-    return false;
-}
-
-bool vmi_kvm_vcpu_stats(unsigned index, uint64_t *debug_exits,
-                        uint64_t *ioctls)
-{
-    return false;
-}
+const VmiMechanismOps vmi_mechanism_kvm_hwbp = {
+    .id = VMI_MECHANISM_KVM_HWBP,
+    .start = kvm_hwbp_start,
+};

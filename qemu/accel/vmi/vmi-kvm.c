@@ -366,7 +366,7 @@ static bool wrmsr_lstar(X86CPU *cpu, uint32_t msr, uint64_t value)
     return true;
 }
 
-bool vmi_kvm_start(Error **errp)
+static bool kvm_hwbp_start(Error **errp)
 {
     MachineState *ms = MACHINE(qdev_get_machine());
     int gdb = kvm_hw_breakpoints_in_use();
@@ -412,47 +412,43 @@ bool vmi_kvm_start(Error **errp)
     return true;
 }
 
-bool vmi_kvm_arm(const VmiKernel *k, Error **errp)
+static bool kvm_hwbp_traces_abi(const VmiTrapPoints *tp, VmiAbi abi)
+{
+    return abi == VMI_ABI_X86_64 ||
+           (tp->exit_sees_ia32 && tp->ia32_dispatch);
+}
+
+static bool kvm_hwbp_arm(const VmiTrapPoints *tp, Error **errp)
 {
     bool ok = true;
 
-    /* after vmi_kvm_stop(), nothing may arm the debug registers again */
+    /* after stop, nothing may arm the debug registers again */
     if (!qatomic_read(&vk.reserved)) {
         return true;
     }
-    if (k && !k->syscall_exit && !k->syscall_return) {
+    if (tp && !tp->syscall_exit) {
         ok = false;
         error_setg(errp, "cannot trap system call returns of '%s' under "
-                   "KVM: it has no syscall_exit_to_user_mode, and no call "
-                   "of do_syscall_64 was found in its entry code", k->banner);
-        k = NULL;
+                   "KVM: %s", tp->kernel_name, tp->exit_missing);
+        tp = NULL;
     }
-    if (k) {
-        qatomic_set(&vk.addr[SLOT_ENTRY], k->lstar);
-        qatomic_set(&vk.exit_regs_at_rsp, !k->syscall_exit);
-        qatomic_set(&vk.addr[SLOT_EXIT],
-                    k->syscall_exit ? k->syscall_exit : k->syscall_return);
-        /*
-         * 0 (not traced) before ia32_sys_call, Linux 6.9 and 6.x stables,
-         * and where 32-bit returns cannot be trapped
-         */
+    if (tp) {
+        qatomic_set(&vk.addr[SLOT_ENTRY], tp->syscall_entry);
+        qatomic_set(&vk.exit_regs_at_rsp, tp->exit_regs_at_rsp);
+        qatomic_set(&vk.addr[SLOT_EXIT], tp->syscall_exit);
+        /* 0 (not traced) where 32-bit calls cannot be seen returning */
         qatomic_set(&vk.addr[SLOT_IA32],
-                    vmi_kvm_traces_abi(k, VMI_ABI_IA32) ? k->ia32_dispatch
-                                                        : 0);
+                    kvm_hwbp_traces_abi(tp, VMI_ABI_IA32) ? tp->ia32_dispatch
+                                                          : 0);
     }
-    qatomic_set(&vk.armed, k != NULL);
+    qatomic_set(&vk.armed, tp != NULL);
     qatomic_inc(&vk.debug_gen);
     update_all_cpus(false);
     return ok;
 }
 
-bool vmi_kvm_traces_abi(const VmiKernel *k, VmiAbi abi)
-{
-    return abi == VMI_ABI_X86_64 ? true : k->syscall_exit && k->ia32_dispatch;
-}
-
-bool vmi_kvm_vcpu_stats(unsigned index, uint64_t *debug_exits,
-                        uint64_t *ioctls)
+static bool kvm_hwbp_vcpu_stats(unsigned index, uint64_t *debug_exits,
+                                uint64_t *ioctls)
 {
     if (index >= vk.nr_cpus) {
         return false;
@@ -462,7 +458,7 @@ bool vmi_kvm_vcpu_stats(unsigned index, uint64_t *debug_exits,
     return true;
 }
 
-void vmi_kvm_reset(void)
+static void kvm_hwbp_reset(void)
 {
     if (!qatomic_read(&vk.reserved)) {
         return;
@@ -470,10 +466,10 @@ void vmi_kvm_reset(void)
     /* per-vCPU GS bases and kernel addresses are the old kernel's */
     qatomic_inc(&vk.generation);
     /* until the next kernel writes MSR_LSTAR, which arms them again */
-    vmi_kvm_arm(NULL, NULL);
+    kvm_hwbp_arm(NULL, NULL);
 }
 
-void vmi_kvm_stop(void)
+static void kvm_hwbp_stop(void)
 {
     qatomic_set(&vk.armed, false);
     qatomic_inc(&vk.debug_gen);
@@ -481,3 +477,13 @@ void vmi_kvm_stop(void)
     update_all_cpus(true);
     qatomic_set(&vk.reserved, false);
 }
+
+const VmiMechanismOps vmi_mechanism_kvm_hwbp = {
+    .id = VMI_MECHANISM_KVM_HWBP,
+    .start = kvm_hwbp_start,
+    .arm = kvm_hwbp_arm,
+    .stop = kvm_hwbp_stop,
+    .reset = kvm_hwbp_reset,
+    .traces_abi = kvm_hwbp_traces_abi,
+    .vcpu_stats = kvm_hwbp_vcpu_stats,
+};

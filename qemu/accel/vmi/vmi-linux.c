@@ -416,6 +416,26 @@ VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
     return k;
 }
 
+void vmi_linux_trap_points(const VmiKernel *k, VmiTrapPoints *tp)
+{
+    memset(tp, 0, sizeof(*tp));
+    tp->kernel_name = k->banner;
+    tp->syscall_entry = k->lstar;
+    tp->ia32_dispatch = k->ia32_dispatch;
+    if (k->syscall_exit) {
+        /* syscall_exit_to_user_mode(regs): every return, either ABI */
+        tp->syscall_exit = k->syscall_exit;
+        tp->exit_sees_ia32 = true;
+    } else if (k->syscall_return) {
+        /* after do_syscall_64(regs, nr): 64-bit returns only */
+        tp->syscall_exit = k->syscall_return;
+        tp->exit_regs_at_rsp = true;
+    } else {
+        tp->exit_missing = "it has no syscall_exit_to_user_mode, and no call "
+                           "of do_syscall_64 was found in its entry code";
+    }
+}
+
 bool vmi_linux_current_addr(const VmiKernel *k, VmiMem *m,
                             uint64_t kernel_gs_base, uint64_t *addr)
 {

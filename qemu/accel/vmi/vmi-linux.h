@@ -7,21 +7,17 @@
 #ifndef VMI_LINUX_H
 #define VMI_LINUX_H
 
+#include "vmi-abi.h"
 #include "vmi-mem.h"
 #include "vmi-profile.h"
 #include "vmi-syscall.h"
+#include "vmi-trap-points.h"
 
 #define VMI_COMM_LEN            16
 #define VMI_MAX_SYSCALLS        1024
 #define VMI_BANNER_MAX          512
 #define VMI_DECODED_MAX         4
 
-/* The system call conventions of an x86_64 kernel */
-typedef enum VmiAbi {
-    VMI_ABI_X86_64,     /* SYSCALL from 64-bit code */
-    VMI_ABI_IA32,       /* int 0x80, SYSENTER, SYSCALL from 32-bit code */
-    VMI_ABI_COUNT,
-} VmiAbi;
 
 /* What a profile tells us about one kernel build; immutable once made. */
 typedef struct VmiLinux {
@@ -149,6 +145,14 @@ void vmi_linux_free(VmiLinux *l);
 VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
                               char **err);
 void vmi_kernel_free(VmiKernel *k);
+
+/*
+ * Where a mechanism that traps addresses should trap @k: its entry, the
+ * return point every call passes (syscall_exit_to_user_mode, or after
+ * do_syscall_64's call in the entry code) and the 32-bit dispatcher.
+ * Valid while @k is.
+ */
+void vmi_linux_trap_points(const VmiKernel *k, VmiTrapPoints *tp);
 
 /*
  * Point @m, set up with a vCPU's CR3, at page tables that map the kernel

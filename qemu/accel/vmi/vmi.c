@@ -198,7 +198,7 @@ typedef struct VmiSession {
     struct rcu_head rcu;
     VmiOs *osref;
     VmiLinux *os;           /* osref's */
-    VmiMechanism mechanism;
+    const VmiMechanismOps *mech;
     VmiKernel *kernel;      /* RCU-published, replaced on reboot */
     VmiTraceFilter *filter; /* RCU-published; never NULL when enabled */
     QemuMutex lock;         /* protects the members below */
@@ -771,6 +771,34 @@ static const VmiKernel *session_kernel(VmiSession *s, VmiMem *m,
 }
 
 /* Takes @p, which holds the task, its syscall and what its exit needs. */
+/* Arm @s's mechanism at @k's trap points, or disarm it if @k is NULL. */
+static bool mechanism_arm(VmiSession *s, const VmiKernel *k, Error **errp)
+{
+    VmiTrapPoints tp;
+
+    if (!s->mech->arm) {
+        return true;
+    }
+    if (!k) {
+        return s->mech->arm(NULL, errp);
+    }
+    vmi_linux_trap_points(k, &tp);
+    return s->mech->arm(&tp, errp);
+}
+
+/* Whether @s's mechanism traps calls of @abi on @k. */
+static bool mechanism_traces_abi(VmiSession *s, const VmiKernel *k,
+                                 VmiAbi abi)
+{
+    VmiTrapPoints tp;
+
+    if (!s->mech->traces_abi) {
+        return true;
+    }
+    vmi_linux_trap_points(k, &tp);
+    return s->mech->traces_abi(&tp, abi);
+}
+
 static void pending_add(VmiSession *s, VmiPending *p)
 {
     p->entered_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
@@ -1517,9 +1545,8 @@ static void vmi_reset_hold(Object *obj, ResetType type)
          * follows to arm the traps again, and its kernel is the one the
          * traps are on.
          */
-        if (s->mechanism == VMI_MECHANISM_KVM_HWBP &&
-            type != RESET_TYPE_SNAPSHOT_LOAD) {
-            vmi_kvm_reset();
+        if (s->mech->reset && type != RESET_TYPE_SNAPSHOT_LOAD) {
+            s->mech->reset();
         }
         QEMU_LOCK_GUARD(&s->lock);
         vmi_pending_clear(&s->pending);
@@ -1540,10 +1567,10 @@ void vmi_lstar_written(CPUState *cs, const VmiRegs *r)
     }
     mem_for_regs(&m, s, cs, r);
     k = session_kernel(s, &m, r->lstar);
-    if (s->mechanism == VMI_MECHANISM_KVM_HWBP) {
+    if (s->mech->arm) {
         Error *err = NULL;
 
-        if (!vmi_kvm_arm(k, &err)) {
+        if (!mechanism_arm(s, k, &err)) {
             QEMU_LOCK_GUARD(&s->lock);
             g_free(s->error);
             s->error = g_strdup(error_get_pretty(err));
@@ -2207,6 +2234,7 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
                        Error **errp)
 {
     CPUState *cs = first_cpu;
+    const VmiMechanismOps *mech;
     VmiTraceFilter *f;
     VmiSession *s;
 
@@ -2216,8 +2244,8 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
                    vmi.session->os->profile->path);
         return false;
     }
-    if (!tcg_enabled() && !kvm_enabled()) {
-        error_setg(errp, "introspection needs the TCG or KVM accelerator");
+    mech = vmi_mechanism_select(errp);
+    if (!mech) {
         return false;
     }
     s = session_new(profile, errp);
@@ -2230,15 +2258,13 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
         return false;
     }
     s->filter = f;
-    s->mechanism = kvm_enabled() ? VMI_MECHANISM_KVM_HWBP : VMI_MECHANISM_TCG;
-    if (kvm_enabled()) {
-        if (!vmi_kvm_start(errp)) {
-            session_free(s);
-            return false;
-        }
-        if (cs) {
-            cpu_synchronize_state(cs);
-        }
+    s->mech = mech;
+    if (!mech->start(errp)) {
+        session_free(s);
+        return false;
+    }
+    if (cs) {
+        cpu_synchronize_state(cs);
     }
 
     /* a running guest must match the profile now, not at its next syscall */
@@ -2299,16 +2325,15 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
     timer_mod(vmi.lost_timer,
               qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + VMI_LOST_PERIOD_MS);
     /* before the guest installs its entry point, its write arms the traps */
-    if (s->mechanism == VMI_MECHANISM_KVM_HWBP && s->kernel &&
-        !vmi_kvm_arm(s->kernel, errp)) {
+    if (s->kernel && !mechanism_arm(s, s->kernel, errp)) {
         qmp_vmi_disable(NULL);
         return false;
     }
     return true;
 
 fail:
-    if (s->mechanism == VMI_MECHANISM_KVM_HWBP) {
-        vmi_kvm_stop();
+    if (s->mech->stop) {
+        s->mech->stop();
     }
     session_free(s);
     return false;
@@ -2357,8 +2382,8 @@ void qmp_vmi_disable(Error **errp)
     /* unpublished first: an LSTAR write after this cannot arm anything */
     qatomic_set(&vmi_syscall_hooks_on, false);
     qatomic_rcu_set(&vmi.session, NULL);
-    if (s->mechanism == VMI_MECHANISM_KVM_HWBP) {
-        vmi_kvm_stop();
+    if (s->mech->stop) {
+        s->mech->stop();
     }
     call_rcu(s, session_free_rcu, rcu);
     /* what was trapped goes where the session sent it, losses included */
@@ -2378,7 +2403,7 @@ VmiInfo *qmp_query_vmi(Error **errp)
 
     info->enabled = s != NULL;
     info->state = VMI_STATE_OFF;
-    info->mechanism = s ? s->mechanism : VMI_MECHANISM_NONE;
+    info->mechanism = s ? s->mech->id : VMI_MECHANISM_NONE;
     if (s) {
         QEMU_LOCK_GUARD(&s->lock);
         info->profile = g_strdup(s->os->profile->path);
@@ -2398,8 +2423,7 @@ VmiInfo *qmp_query_vmi(Error **errp)
             info->syscalls = s->kernel->nr_syscalls;
             info->has_prototypes = true;
             info->prototypes = s->kernel->nr_protos;
-            if (s->mechanism == VMI_MECHANISM_KVM_HWBP &&
-                !vmi_kvm_traces_abi(s->kernel, VMI_ABI_IA32)) {
+            if (!mechanism_traces_abi(s, s->kernel, VMI_ABI_IA32)) {
                 QAPI_LIST_PREPEND(info->untraced_abis, g_strdup("ia32"));
             }
         }
@@ -2420,10 +2444,10 @@ VmiInfo *qmp_query_vmi(Error **errp)
         v->filtered = qatomic_read(&vmi.rings[i].filtered);
         v->emitted = qatomic_read(&vmi.rings[i].emitted);
         v->produced = qatomic_read(&vmi.rings[i].produced);
-        if (s && s->mechanism == VMI_MECHANISM_KVM_HWBP) {
+        if (s && s->mech->vcpu_stats) {
             uint64_t exits, ioctls;
 
-            if (vmi_kvm_vcpu_stats(i, &exits, &ioctls)) {
+            if (s->mech->vcpu_stats(i, &exits, &ioctls)) {
                 v->has_debug_exits = v->has_ioctls = true;
                 v->debug_exits = exits;
                 v->ioctls = ioctls;
