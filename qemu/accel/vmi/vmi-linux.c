@@ -416,6 +416,17 @@ VmiKernel *vmi_linux_identify(const VmiLinux *l, VmiMem *m, uint64_t lstar,
     return k;
 }
 
+/* The system calls that start, replace or end processes, or reap them */
+static const char *const lifecycle_syscalls[] = {
+    "fork", "vfork", "clone", "clone3", "execve", "execveat", "exit",
+    "exit_group", "wait4", "waitpid", "waitid", NULL
+};
+
+bool vmi_linux_is_lifecycle_syscall(const char *name)
+{
+    return g_strv_contains(lifecycle_syscalls, name);
+}
+
 void vmi_linux_trap_points(const VmiKernel *k, VmiTrapPoints *tp)
 {
     memset(tp, 0, sizeof(*tp));

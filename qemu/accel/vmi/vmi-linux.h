@@ -154,6 +154,9 @@ void vmi_kernel_free(VmiKernel *k);
  */
 void vmi_linux_trap_points(const VmiKernel *k, VmiTrapPoints *tp);
 
+/* Whether system call @name makes process events (fork, exec, exit...) */
+bool vmi_linux_is_lifecycle_syscall(const char *name);
+
 /*
  * Point @m, set up with a vCPU's CR3, at page tables that map the kernel
  * (KPTI's user CR3 does not); @lstar locates the kernel.

@@ -51,6 +51,7 @@
 #include "system/vmi.h"
 #include "cpu.h"
 #include "vmi-core.h"
+#include "vmi-filter.h"
 #include "vmi-pending.h"
 #include "vmi-kernels.h"
 
@@ -162,23 +163,7 @@ typedef struct VmiPending {
     unsigned nr_children;
 } VmiPending;
 
-/* Per system call number: what the filter wants of it */
-enum {
-    SELECT_REPORT = 1,      /* its VMI_SYSCALL events */
-    SELECT_LIFECYCLE = 2,   /* it makes process events */
-};
 
-/* Immutable once published; replaced by vmi-set-filter and on reboot. */
-struct VmiTraceFilter {
-    struct rcu_head rcu;
-    char **syscalls;        /* NULL: every one */
-    int64_t *pids;
-    size_t nr_pids;         /* 0: every task */
-    char **processes;       /* NULL: every task */
-    bool enter, exit;
-    const VmiKernel *kernel;    /* @select was built for it */
-    uint8_t *select[VMI_ABI_COUNT];
-};
 
 
 bool vmi_syscall_hooks_on;
@@ -293,199 +278,18 @@ static void event_free(VmiEvent *ev)
 
 #define CLONE_THREAD_FLAG   0x00010000
 
-static const char *const lifecycle_syscalls[] = {
-    "fork", "vfork", "clone", "clone3", "execve", "execveat", "exit",
-    "exit_group", "wait4", "waitpid", "waitid", NULL
-};
 
 #define WNOWAIT_FLAG        0x01000000
-
-static bool strv_has(char **v, const char *s)
-{
-    return v && g_strv_contains((const gchar *const *)v, s);
-}
-
-static void filter_free(VmiTraceFilter *f)
-{
-    if (!f) {
-        return;
-    }
-    g_strfreev(f->syscalls);
-    g_free(f->pids);
-    g_strfreev(f->processes);
-    for (int abi = 0; abi < VMI_ABI_COUNT; abi++) {
-        g_free(f->select[abi]);
-    }
-    g_free(f);
-}
-
-static uint8_t select_by_name(const VmiTraceFilter *f, const char *name)
-{
-    uint8_t sel = 0;
-
-    if (!f->syscalls || strv_has(f->syscalls, name)) {
-        sel |= SELECT_REPORT;
-    }
-    if (g_strv_contains(lifecycle_syscalls, name)) {
-        sel |= SELECT_LIFECYCLE;
-    }
-    return sel;
-}
-
-/* Precompute, per system call number of @k, what @f wants of it. */
-static void filter_bind(VmiTraceFilter *f, const VmiKernel *k)
-{
-    for (int abi = 0; abi < VMI_ABI_COUNT; abi++) {
-        g_clear_pointer(&f->select[abi], g_free);
-    }
-    f->kernel = k;
-    if (!k) {
-        return;
-    }
-    for (int abi = 0; abi < VMI_ABI_COUNT; abi++) {
-        unsigned n = vmi_kernel_nr_syscalls(k, abi);
-
-        f->select[abi] = g_new0(uint8_t, n);
-        for (unsigned nr = 0; nr < n; nr++) {
-            f->select[abi][nr] =
-                select_by_name(f, vmi_kernel_syscall_name(k, abi, nr));
-        }
-    }
-}
-
-static VmiTraceFilter *filter_copy(const VmiTraceFilter *f)
-{
-    VmiTraceFilter *c = g_new0(VmiTraceFilter, 1);
-
-    c->syscalls = g_strdupv(f->syscalls);
-    c->pids = g_memdup2(f->pids, f->nr_pids * sizeof(*f->pids));
-    c->nr_pids = f->nr_pids;
-    c->processes = g_strdupv(f->processes);
-    c->enter = f->enter;
-    c->exit = f->exit;
-    return c;
-}
-
-/* vCPU thread: the fast path is one table lookup. */
-static uint8_t filter_select(const VmiTraceFilter *f, const VmiKernel *k,
-                             VmiAbi abi, uint64_t nr, const char *name)
-{
-    if (likely(f->kernel == k && nr < vmi_kernel_nr_syscalls(k, abi))) {
-        return f->select[abi][nr];
-    }
-    return select_by_name(f, name);
-}
-
-static bool filter_task(const VmiTraceFilter *f, const VmiTask *t,
-                        bool known)
-{
-    if (!f->nr_pids && !f->processes) {
-        return true;
-    }
-    if (!known) {
-        return false;
-    }
-    if (f->nr_pids) {
-        size_t i;
-
-        for (i = 0; i < f->nr_pids; i++) {
-            if (f->pids[i] == t->pid || f->pids[i] == t->tgid) {
-                break;
-            }
-        }
-        if (i == f->nr_pids) {
-            return false;
-        }
-    }
-    return !f->processes || strv_has(f->processes, t->comm);
-}
-
-/* A filter from its QMP form, checked against the profile's kernel. */
-static VmiTraceFilter *filter_new(const VmiFilter *q, const VmiLinux *l,
-                                  Error **errp)
-{
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GPtrArray) comms = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GArray) pids = g_array_new(false, false, sizeof(int64_t));
-    const strList *name;
-    const intList *pid;
-    VmiTraceFilter *f;
-
-    if (q && q->has_syscalls) {
-        if (!q->syscalls) {
-            error_setg(errp, "filter: 'syscalls' is empty; leave it out to "
-                       "report every system call");
-            return NULL;
-        }
-        for (name = q->syscalls; name; name = name->next) {
-            if (!vmi_linux_has_syscall(l, name->value)) {
-                error_setg(errp, "filter: the guest kernel has no system "
-                           "call '%s' (names are the kernel's, e.g. "
-                           "'openat', 'newstat')", name->value);
-                return NULL;
-            }
-            g_ptr_array_add(names, g_strdup(name->value));
-        }
-    }
-    if (q && q->has_pids) {
-        if (!q->pids) {
-            error_setg(errp, "filter: 'pids' is empty; leave it out to "
-                       "report every task");
-            return NULL;
-        }
-        for (pid = q->pids; pid; pid = pid->next) {
-            if (pid->value < 0 || pid->value > INT32_MAX) {
-                error_setg(errp, "filter: pid %" PRId64 " is out of range "
-                           "(0 to %d)", pid->value, INT32_MAX);
-                return NULL;
-            }
-            g_array_append_val(pids, pid->value);
-        }
-    }
-    if (q && q->has_processes) {
-        if (!q->processes) {
-            error_setg(errp, "filter: 'processes' is empty; leave it out "
-                       "to report every task");
-            return NULL;
-        }
-        for (name = q->processes; name; name = name->next) {
-            if (!*name->value || strlen(name->value) >= VMI_COMM_LEN) {
-                error_setg(errp, "filter: process name '%s' can never "
-                           "match: the kernel keeps 1 to %d characters of "
-                           "a task's name", name->value, VMI_COMM_LEN - 1);
-                return NULL;
-            }
-            g_ptr_array_add(comms, g_strdup(name->value));
-        }
-    }
-    f = g_new0(VmiTraceFilter, 1);
-    if (names->len) {
-        g_ptr_array_add(names, NULL);
-        f->syscalls = (char **)g_ptr_array_steal(names, NULL);
-    }
-    if (comms->len) {
-        g_ptr_array_add(comms, NULL);
-        f->processes = (char **)g_ptr_array_steal(comms, NULL);
-    }
-    f->nr_pids = pids->len;
-    f->pids = (int64_t *)g_array_free(g_steal_pointer(&pids), false);
-    f->enter = f->exit = true;
-    if (q && q->has_direction) {
-        f->enter = q->direction != VMI_FILTER_DIRECTION_EXIT;
-        f->exit = q->direction != VMI_FILTER_DIRECTION_ENTER;
-    }
-    return f;
-}
 
 /* Publish @f for the session's current kernel; s->lock held. */
 static void filter_publish(VmiSession *s, VmiTraceFilter *f)
 {
     VmiTraceFilter *old = s->filter;
 
-    filter_bind(f, s->kernel);
+    vmi_filter_bind(f, s->kernel);
     qatomic_rcu_set(&s->filter, f);
     if (old) {
-        call_rcu(old, filter_free, rcu);
+        call_rcu(old, vmi_filter_free, rcu);
     }
 }
 
@@ -571,7 +375,7 @@ static void session_free(VmiSession *s)
     vmi_kernels_free(&s->kept);
     vmi_kernel_free(s->kernel);
     os_put(s->osref);
-    filter_free(s->filter);
+    vmi_filter_free(s->filter);
     vmi_pending_destroy(&s->pending);
     g_free(s->error);
     qemu_mutex_destroy(&s->lock);
@@ -668,7 +472,7 @@ static const VmiKernel *session_identify(VmiSession *s, VmiMem *m,
     qatomic_set(&s->nr_pending, 0);
     qatomic_rcu_set(&s->kernel, k);
     if (s->filter) {
-        filter_publish(s, filter_copy(s->filter));
+        filter_publish(s, vmi_filter_copy(s->filter));
     }
     if (old) {
         VmiKernel *gone = vmi_kernels_put(&s->kept, old);
@@ -1132,24 +936,24 @@ static void trap_enter(CPUState *cs, const VmiRegs *r, VmiOutbox *out)
     ring_count_trap(ring);
     name = vmi_kernel_syscall_name(k, r->abi, r->nr);
     f = qatomic_rcu_read(&s->filter);
-    select = filter_select(f, k, r->abi, r->nr, name);
+    select = vmi_filter_select(f, k, r->abi, r->nr, name);
     if (!select) {
         ring_count_filtered(ring);
         return;
     }
     task_known = vmi_linux_current(s->os, k, &m, r->percpu_base, &task);
-    if (!filter_task(f, &task, task_known)) {
+    if (!vmi_filter_task(f, &task, task_known)) {
         ring_count_filtered(ring);
         return;
     }
-    report = select & SELECT_REPORT;
+    report = select & VMI_SELECT_REPORT;
     if (!report) {
         ring_count_filtered(ring);
     }
     entry_args(s, &m, r, args);
 
     if (task_known && !vmi_linux_syscall_noreturn(name) &&
-        ((report && f->exit) || (select & SELECT_LIFECYCLE))) {
+        ((report && f->exit) || (select & VMI_SELECT_LIFECYCLE))) {
         VmiPending *p = g_new0(VmiPending, 1);
 
         p->e.task = task.addr;
@@ -1158,7 +962,7 @@ static void trap_enter(CPUState *cs, const VmiRegs *r, VmiOutbox *out)
         p->abi = r->abi;
         p->nr = r->nr;
         p->report_exit = report && f->exit;
-        if (select & SELECT_LIFECYCLE) {
+        if (select & VMI_SELECT_LIFECYCLE) {
             lifecycle_enter(s, &m, &task, name, args, p);
         }
         pending_add(s, p);
@@ -1183,7 +987,7 @@ static void trap_enter(CPUState *cs, const VmiRegs *r, VmiOutbox *out)
         }
         outbox_add(out, ev);
     }
-    if ((select & SELECT_LIFECYCLE) && task_known) {
+    if ((select & VMI_SELECT_LIFECYCLE) && task_known) {
         bool group_exit = !strcmp(name, "exit_group");
 
         if (group_exit || (!strcmp(name, "exit") && task.pid == task.tgid)) {
@@ -2177,7 +1981,7 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
     if (!s) {
         return false;
     }
-    f = filter_new(filter, s->os, errp);
+    f = vmi_filter_new(filter, s->os, errp);
     if (!f) {
         session_free(s);
         return false;
@@ -2206,7 +2010,7 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
         }
     }
 
-    filter_bind(s->filter, s->kernel);
+    vmi_filter_bind(s->filter, s->kernel);
     /* before anything is registered or published: nothing to undo */
     if (!rings_init(errp)) {
         goto fail;
@@ -2290,7 +2094,7 @@ void qmp_vmi_set_filter(VmiFilter *filter, Error **errp)
         error_setg(errp, "introspection is not enabled");
         return;
     }
-    f = filter_new(filter, s->os, errp);
+    f = vmi_filter_new(filter, s->os, errp);
     if (f) {
         QEMU_LOCK_GUARD(&s->lock);
         filter_publish(s, f);
@@ -2417,9 +2221,9 @@ bool vmi_startup(const VmiStartupConfig *c, Error **errp)
         if (!s) {
             return false;
         }
-        f = filter_new(c->filter, s->os, errp);
+        f = vmi_filter_new(c->filter, s->os, errp);
         ok = f != NULL;
-        filter_free(f);
+        vmi_filter_free(f);
         session_free(s);
         if (!ok) {
             return false;
