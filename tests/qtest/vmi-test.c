@@ -422,7 +422,25 @@ static GPtrArray *events_of(Guest *g, long pid)
                 }
             }
         }
-        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        if (g_get_monotonic_time() >= deadline) {
+            g_autoptr(GString) got = g_string_new(NULL);
+            QDict *info = qmp_ok(g, "{'execute': 'query-vmi'}");
+            g_autoptr(GString) state = qobject_to_json(QOBJECT(info));
+
+            for (guint i = g->events->len > 8 ? g->events->len - 8 : 0;
+                 i < g->events->len; i++) {
+                QDict *ev = g_ptr_array_index(g->events, i);
+
+                g_string_append_printf(got, " [%" PRId64 " %s %s]",
+                                       ev_pid(ev),
+                                       ev_str(ev, "direction") ?: "-",
+                                       ev_str(ev, "name") ?: "-");
+            }
+            qobject_unref(info);
+            g_error("no exit_group of pid %ld within 60 s: %u of its events, "
+                    "%u in all, the last:%s; query-vmi: %s", pid, mine->len,
+                    g->events->len, got->str, state->str);
+        }
         /* a command round trip lets the event stream catch up */
         qobject_unref(qmp_ok(g, "{'execute': 'query-vmi'}"));
         g_usleep(50 * 1000);
