@@ -3,7 +3,7 @@
 #   make            QEMU with kvm-vmi (build/qemu-system-x86_64) and its firmware
 #   make guest      the test guest: Debian kernel, busybox initramfs, profile
 #   make demo       everything above, then boot the guest and print its syscalls
-#   make check      unit tests, fuzzers, qtests (TCG), vmi-trace, libvirt, docs
+#   make check      style, unit tests, fuzzers, qtests (TCG), vmi-trace, libvirt, docs
 #   make check-kvm  the qtests with -accel kvm: on /dev/kvm if this host has
 #                   it, else in an L1 guest under TCG with an SVM CPU
 #   make check-fresh  make demo in a minimal Debian 12 root, as a new user
@@ -46,7 +46,7 @@ export CCACHE_COMPILERCHECK := content
 # Long steps print their progress; their full output goes to build/*.log.
 QUIET := scripts/quiet-build
 
-.PHONY: all deps qemu firmware guest check check-unit check-fuzz fuzz check-qtest check-kvm \
+.PHONY: all deps qemu firmware guest check check-style check-unit check-fuzz fuzz check-qtest check-kvm \
 	check-asan check-client check-libvirt check-docs \
 	demo check-fresh bench bench-kvm clean sync
 
@@ -99,7 +99,11 @@ $(GUEST_OLDEST)/profile.json: $(GUEST_INPUTS)
 $(GUEST_NEWEST)/profile.json: $(GUEST_INPUTS)
 	KERNEL_SUITE=sid scripts/mkguest $(GUEST_NEWEST)
 
-check: check-unit check-fuzz check-qtest check-client check-libvirt check-docs
+check: check-style check-unit check-fuzz check-qtest check-client check-libvirt check-docs
+
+# QEMU's checkpatch.pl on the patch series and on our files under qemu/
+check-style: $(B)/configured
+	scripts/check-style $(QSRC)
 
 check-unit: deps $(GUEST)/profile.json
 	$(MAKE) -C tests/unit B=$(B)/unit check
