@@ -45,6 +45,7 @@
 #include "cpu.h"
 #include "kvm/kvm_i386.h"
 #include "vmi-internal.h"
+#include "trace.h"
 
 enum {
     SLOT_IA32 = 1,
@@ -132,8 +133,9 @@ static void update_guest_debug(CPUState *cs, run_on_cpu_data unused)
     ret = kvm_update_guest_debug(cs, 0);
 
     if (ret) {
-        warn_report("vmi: KVM_SET_GUEST_DEBUG on vCPU %d failed: %s",
-                    cs->cpu_index, strerror(-ret));
+        trace_vmi_kvm_set_guest_debug_failed(cs->cpu_index, ret);
+        warn_report_once("vmi: KVM_SET_GUEST_DEBUG on vCPU %d failed: %s",
+                         cs->cpu_index, strerror(-ret));
     }
 }
 
@@ -307,8 +309,9 @@ bool vmi_kvm_handle_debug(CPUState *cs, struct kvm_debug_exit_arch *arch)
         count(cs, 0, 2);
         if (kvm_vcpu_ioctl(cs, KVM_GET_REGS, &regs_buf) ||
             kvm_vcpu_ioctl(cs, KVM_GET_SREGS, &sregs_buf)) {
-            error_report("vmi: cannot read the registers of vCPU %d",
-                         cs->cpu_index);
+            trace_vmi_kvm_regs_unreadable(cs->cpu_index);
+            error_report_once("vmi: cannot read the registers of vCPU %d",
+                              cs->cpu_index);
             return false;
         }
         regs = &regs_buf;
@@ -316,6 +319,7 @@ bool vmi_kvm_handle_debug(CPUState *cs, struct kvm_debug_exit_arch *arch)
     }
 
     count(cs, 1, 0);
+    trace_vmi_kvm_debug_exit(cs->cpu_index, ctz32(hits), arch->pc);
     trap(cs, ctz32(hits), arch->pc, regs, sregs);
 
     /* resume over the breakpoint: RF suppresses it for one instruction */
@@ -326,8 +330,9 @@ bool vmi_kvm_handle_debug(CPUState *cs, struct kvm_debug_exit_arch *arch)
     } else {
         count(cs, 0, 1);
         if (kvm_vcpu_ioctl(cs, KVM_SET_REGS, regs)) {
-            error_report("vmi: cannot resume vCPU %d past its breakpoint",
-                         cs->cpu_index);
+            trace_vmi_kvm_resume_failed(cs->cpu_index);
+            error_report_once("vmi: cannot resume vCPU %d past its "
+                              "breakpoint", cs->cpu_index);
         }
     }
     if (others) {
@@ -433,6 +438,8 @@ static bool kvm_hwbp_arm(const VmiTrapPoints *tp, Error **errp)
         tp = NULL;
     }
     if (tp) {
+        trace_vmi_kvm_arm(tp->syscall_entry, tp->syscall_exit,
+                          tp->ia32_dispatch);
         qatomic_set(&vk.addr[SLOT_ENTRY], tp->syscall_entry);
         qatomic_set(&vk.exit_regs_at_rsp, tp->exit_regs_at_rsp);
         qatomic_set(&vk.addr[SLOT_EXIT], tp->syscall_exit);

@@ -53,6 +53,7 @@
 #include "vmi-core.h"
 #include "vmi-filter.h"
 #include "vmi-qapi.h"
+#include "trace.h"
 #include "vmi-pending.h"
 #include "vmi-kernels.h"
 
@@ -459,6 +460,7 @@ static const VmiKernel *session_identify(VmiSession *s, VmiMem *m,
             return NULL;
         }
         k = vmi_linux_identify(s->os, m, lstar, &err);
+        trace_vmi_identify(lstar, k != NULL);
     }
     if (!k) {
         g_free(s->error);
@@ -771,6 +773,7 @@ static void ring_offer(CPUState *cs, VmiRing *r, VmiEvent *ev)
         ring_push(r, ev);
         return;
     }
+    trace_vmi_ring_full(cs->cpu_index, blocking());
     if (blocking()) {
         if (ring_wait_room(cs, r)) {
             ring_push(r, ev);
@@ -1007,6 +1010,7 @@ void vmi_trap_syscall_enter(CPUState *cs, const VmiRegs *r)
 {
     VmiOutbox out = { 0 };
 
+    trace_vmi_trap_enter(cs->cpu_index, r->abi, r->nr, r->cr3);
     trap_enter(cs, r, &out);
     outbox_offer(cs, &out);
 }
@@ -1161,6 +1165,7 @@ void vmi_trap_return_to_user(CPUState *cs, const VmiRegs *r)
 {
     VmiOutbox out = { 0 };
 
+    trace_vmi_trap_return(cs->cpu_index, r->ret);
     trap_return(cs, r, &out);
     outbox_offer(cs, &out);
 }
