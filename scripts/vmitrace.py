@@ -633,9 +633,15 @@ class Tracer:
             return
         if kind == 'VMI_EVENTS_LOST':
             self.stats['lost'] += data.get('lost', 0)
-            print(f"vmi-trace: {escape_guest_text(data.get('lost'))} events "
-                  f"lost in QEMU ({escape_guest_text(data.get('total'))} in "
-                  "all)", file=sys.stderr)
+            if data.get('lost'):
+                lost = escape_guest_text(data.get('lost'))
+                total = escape_guest_text(data.get('total'))
+                print(f"vmi-trace: {lost} events lost in QEMU ({total} in "
+                      "all)", file=sys.stderr)
+            if data.get('in-flight'):
+                print(f"vmi-trace: {escape_guest_text(data['in-flight'])} "
+                      "system calls in flight will not return (the machine "
+                      "reset)", file=sys.stderr)
             return
         self.stats['events'] += 1
         entry = None

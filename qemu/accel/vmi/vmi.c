@@ -191,6 +191,12 @@ static struct {
     QEMUTimer *lost_timer;  /* VMI_EVENTS_LOST */
     int64_t lost_last_ms;
     uint64_t lost_total;
+    /*
+     * calls in flight a reset or a new kernel ended, whose exits will never
+     * come (any thread adds); how many VMI_EVENTS_LOST has reported
+     */
+    uint64_t abandoned;
+    uint64_t abandoned_reported;
     /* -vmi chardev= / vmi-enable chardev: events go there, not to QMP */
     CharBackend sink;
     char *sink_id;
@@ -436,6 +442,25 @@ static bool identify_allowed(VmiSession *s)
 }
 
 /*
+ * A machine reset or a new kernel ended every call in flight: their exits
+ * will never come.  Count the ones whose exit would have been reported
+ * (VMI_EVENTS_LOST's in-flight), then forget them.  s->lock held.
+ */
+static void pending_abandon(VmiSession *s)
+{
+    uint64_t n = 0;
+
+    for (GList *l = s->pending.order.head; l; l = l->next) {
+        VmiPendingEntry *e = container_of(l, VmiPendingEntry, order);
+
+        n += container_of(e, VmiPending, e)->report_exit;
+    }
+    qatomic_add(&vmi.abandoned, n);
+    vmi_pending_clear(&s->pending);
+    qatomic_set(&s->nr_pending, 0);
+}
+
+/*
  * Identify the kernel behind @lstar; called when the guest (re)wrote
  * MSR_LSTAR, i.e. once per boot.  A kernel that does not match is
  * remembered so it is not re-examined on every system call.
@@ -471,8 +496,7 @@ static const VmiKernel *session_identify(VmiSession *s, VmiMem *m,
     g_clear_pointer(&s->error, g_free);
     s->failed_lstar = 0;
     /* the other kernel's calls in flight never return to this one */
-    vmi_pending_clear(&s->pending);
-    qatomic_set(&s->nr_pending, 0);
+    pending_abandon(s);
     qatomic_rcu_set(&s->kernel, k);
     if (s->filter) {
         filter_publish(s, vmi_filter_copy(s->filter));
@@ -1284,8 +1308,7 @@ static void vmi_reset_hold(Object *obj, ResetType type)
             s->mech->reset();
         }
         QEMU_LOCK_GUARD(&s->lock);
-        vmi_pending_clear(&s->pending);
-        qatomic_set(&s->nr_pending, 0);
+        pending_abandon(s);
     }
 }
 
@@ -1491,6 +1514,8 @@ static void report_lost(void *opaque)
 {
     int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
     VmiVcpuLostList *vcpus = NULL, **tail = &vcpus;
+    uint64_t abandoned = qatomic_read(&vmi.abandoned);
+    uint64_t in_flight = abandoned - vmi.abandoned_reported;
     uint64_t lost = 0;
 
     if (now - vmi.lost_last_ms < VMI_LOST_PERIOD_MS) {
@@ -1511,10 +1536,12 @@ static void report_lost(void *opaque)
             QAPI_LIST_APPEND(tail, v);
         }
     }
-    if (lost) {
+    if (lost || in_flight) {
         vmi.lost_total += lost;
         vmi.lost_last_ms = now;
-        qapi_event_send_vmi_events_lost(lost, vmi.lost_total, vcpus);
+        vmi.abandoned_reported = abandoned;
+        qapi_event_send_vmi_events_lost(lost, vmi.lost_total, vcpus,
+                                        in_flight != 0, in_flight);
         if (sink_on()) {
             QDict *data = qdict_new();
             QObject *list;
@@ -1526,6 +1553,9 @@ static void report_lost(void *opaque)
             qdict_put_int(data, "lost", lost);
             qdict_put_int(data, "total", vmi.lost_total);
             qdict_put_obj(data, "vcpus", list);
+            if (in_flight) {
+                qdict_put_int(data, "in-flight", in_flight);
+            }
             sink_event("VMI_EVENTS_LOST", QOBJECT(data));
         }
     }
@@ -1884,6 +1914,8 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
     vmi.events = 0;
     qatomic_set(&vmi.seq, 0);
     vmi.lost_total = 0;
+    qatomic_set(&vmi.abandoned, 0);
+    vmi.abandoned_reported = 0;
     vmi.lost_last_ms = 0;
     qatomic_set(&vmi.overflow, overflow);
     qatomic_rcu_set(&vmi.session, s);
@@ -1998,6 +2030,7 @@ VmiInfo *qmp_query_vmi(Error **errp)
         info->pending_evicted = s->pending.evicted;
     }
     info->events = vmi.events;
+    info->pending_abandoned = qatomic_read(&vmi.abandoned);
     info->overflow = qatomic_read(&vmi.overflow);
     info->ring_size = vmi.ring_size ? vmi.ring_size : VMI_RING_SIZE;
     info->ring_bytes = vmi.ring_bytes ? vmi.ring_bytes : VMI_RING_BYTES;
