@@ -15,7 +15,7 @@
  */
 
 #include "guest-mem.h"
-#include "vmi-linux.h"
+#include "accel/vmi/os/linux/vmi-linux.h"
 #include "test-kernel-types.h"
 
 #define SLIDE           UINT64_C(0x1e000000)
@@ -208,7 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     VmiProcessInfo info;
     VmiWalkStatus st;
     unsigned n = 0;
-    VmiKernel *k;
+    VmiLinuxKernel *k;
     VmiTask task;
     VmiMem m;
 
@@ -223,13 +223,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_free(err);
     err = NULL;
     if (k) {
-        vmi_kernel_syscall_name(k, VMI_ABI_X86_64, 1);
-        vmi_kernel_syscall_name(k, VMI_ABI_IA32, 5);
+        vmi_linux_syscall_name(k, VMI_ABI_X86_64, 1);
+        vmi_linux_syscall_name(k, VMI_ABI_IA32, 5);
         if (!vmi_linux_processes(l, k, &m, visit, &n, &err)) {
             g_free(err);
         }
         vmi_linux_current(l, k, &m, GS_BASE, &task);
-        vmi_kernel_free(k);
+        vmi_linux_kernel_free(k);
     }
     g_free(vmi_linux_exe_path(l, &m, VFS_TASK, &st));
     for (uint64_t off = 0; off < 65536; off += 16384) {

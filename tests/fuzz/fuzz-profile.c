@@ -5,8 +5,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include "vmi-standalone.h"
-#include "vmi-linux.h"
+#include "qemu/osdep.h"
+#include "accel/vmi/os/linux/vmi-linux.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,8 +7,8 @@
 #ifndef GUEST_MEM_H
 #define GUEST_MEM_H
 
-#include "vmi-standalone.h"
-#include "vmi-mem.h"
+#include "qemu/osdep.h"
+#include "accel/vmi/x86/vmi-mem.h"
 
 #define GM_SIZE (64ULL << 20)
 

@@ -4,8 +4,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include "vmi-standalone.h"
-#include "vmi-kernels.h"
+#include "qemu/osdep.h"
+#include "accel/vmi/core/vmi-kernels.h"
 
 static VmiKernel *kernel_at(uint64_t lstar)
 {
@@ -37,7 +37,7 @@ static void test_kept(void)
     k = vmi_kernels_put(&kept, kernel_at(0x5000));
     g_assert_nonnull(k);
     g_assert_cmphex(k->lstar, ==, 0x2000);
-    vmi_kernel_free(k);
+    g_free(k);
     for (uint64_t l = 0x1000; l <= 0x5000; l += 0x1000) {
         k = vmi_kernels_take(&kept, l);
         if (l == 0x2000) {
@@ -48,7 +48,7 @@ static void test_kept(void)
         g_assert_cmphex(k->lstar, ==, l);
         g_assert_null(vmi_kernels_put(&kept, k));
     }
-    vmi_kernels_free(&kept);
+    vmi_kernels_free(&kept, (void (*)(VmiKernel *))g_free);
     g_assert_null(kept.kernel[0]);
 }
 

@@ -6,7 +6,7 @@
  */
 
 #include "guest-mem.h"
-#include "vmi-linux.h"
+#include "accel/vmi/os/linux/vmi-linux.h"
 #include "test-kernel-types.h"
 
 #define SLIDE           UINT64_C(0x1e000000)
@@ -112,15 +112,15 @@ static void fixture_free(Fixture *f)
     gm_free(f->g);
 }
 
-static const char *name64(const VmiKernel *k, uint64_t nr)
+static const char *name64(const VmiLinuxKernel *k, uint64_t nr)
 {
-    return vmi_kernel_syscall_name(k, VMI_ABI_X86_64, nr);
+    return vmi_linux_syscall_name(k, VMI_ABI_X86_64, nr);
 }
 
 static void test_identify(void)
 {
     Fixture f;
-    VmiKernel *k;
+    VmiLinuxKernel *k;
     char *err = NULL;
     VmiMem m;
 
@@ -129,14 +129,14 @@ static void test_identify(void)
     k = vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err);
     g_assert_null(err);
     g_assert_nonnull(k);
-    g_assert_cmpint(k->slide, ==, SLIDE);
-    g_assert_cmpuint(k->nr_syscalls, ==, 4);
+    g_assert_cmpint(k->common.slide, ==, SLIDE);
+    g_assert_cmpuint(k->common.nr_syscalls, ==, 4);
     g_assert_cmpstr(name64(k, 1), ==, "openat");
     g_assert_cmpstr(name64(k, 2), ==, "getppid");
     g_assert_cmpstr(name64(k, 4), ==, "unknown");
     g_assert_cmpstr(name64(k, UINT64_MAX), ==, "unknown");
-    g_assert_cmpstr(k->banner, ==, BANNER_TEXT);
-    vmi_kernel_free(k);
+    g_assert_cmpstr(k->common.banner, ==, BANNER_TEXT);
+    vmi_linux_kernel_free(k);
 
     /* not entry_SYSCALL_64 plus a 2 MiB-aligned slide */
     g_assert_null(vmi_linux_identify(f.l, &m, ENTRY + SLIDE + 0x1000, &err));
@@ -157,7 +157,7 @@ static void test_identify(void)
 static void test_trap_sites(void)
 {
     Fixture f;
-    VmiKernel *k;
+    VmiLinuxKernel *k;
     char *err = NULL;
     VmiMem m;
 
@@ -168,17 +168,17 @@ static void test_trap_sites(void)
     g_assert_nonnull(k);
     g_assert_cmphex(k->syscall_exit, ==, SYSCALL_EXIT + SLIDE);
     g_assert_cmphex(k->ia32_dispatch, ==, IA32_SYS_CALL + SLIDE);
-    g_assert_cmpstr(vmi_kernel_syscall_name(k, VMI_ABI_IA32, 5), ==, "open");
-    g_assert_cmpstr(vmi_kernel_syscall_name(k, VMI_ABI_IA32, 11), ==,
+    g_assert_cmpstr(vmi_linux_syscall_name(k, VMI_ABI_IA32, 5), ==, "open");
+    g_assert_cmpstr(vmi_linux_syscall_name(k, VMI_ABI_IA32, 11), ==,
                     "execve");
-    g_assert_cmpstr(vmi_kernel_syscall_name(k, VMI_ABI_IA32, 192), ==,
+    g_assert_cmpstr(vmi_linux_syscall_name(k, VMI_ABI_IA32, 192), ==,
                     "mmap2");
-    g_assert_cmpstr(vmi_kernel_syscall_name(k, VMI_ABI_IA32, 100000), ==,
+    g_assert_cmpstr(vmi_linux_syscall_name(k, VMI_ABI_IA32, 100000), ==,
                     "unknown");
     g_assert_true(vmi_linux_has_syscall(f.l, "openat"));
     g_assert_true(vmi_linux_has_syscall(f.l, "mmap2"));
     g_assert_false(vmi_linux_has_syscall(f.l, "no_such_call"));
-    vmi_kernel_free(k);
+    vmi_linux_kernel_free(k);
     fixture_free(&f);
 }
 
@@ -228,7 +228,7 @@ static void test_processes(void)
     uint64_t task_pa[NTASKS];
     VmiProcessInfo *p;
     Fixture f;
-    VmiKernel *k;
+    VmiLinuxKernel *k;
     char *err = NULL;
     VmiMem m;
 
@@ -274,7 +274,7 @@ static void test_processes(void)
                                       &err));
     g_assert_cmpuint(seen->len, ==, 3);
     g_assert_cmpint(g_array_index(seen, VmiProcessInfo, 2).pid, ==, -1);
-    vmi_kernel_free(k);
+    vmi_linux_kernel_free(k);
     fixture_free(&f);
 }
 
@@ -727,7 +727,7 @@ static void test_banner_mismatch(void)
 static void test_current(void)
 {
     Fixture f;
-    VmiKernel *k;
+    VmiLinuxKernel *k;
     VmiTask t;
     VmiMem m;
     char *err = NULL;
@@ -756,7 +756,7 @@ static void test_current(void)
     }
     /* a per-cpu base that maps nothing */
     g_assert_false(vmi_linux_current(f.l, k, &m, GS_BASE + (1ULL << 30), &t));
-    vmi_kernel_free(k);
+    vmi_linux_kernel_free(k);
     fixture_free(&f);
 }
 
@@ -772,7 +772,7 @@ static void test_syscall_return_site(void)
     const uint64_t call = ENTRY + SLIDE + 0x2a;
     int32_t rel = (int32_t)(SYSCALL_EXIT + SLIDE - (call + 5));
     Fixture f;
-    VmiKernel *k;
+    VmiLinuxKernel *k;
     VmiMem m;
     char *err = NULL;
     uint64_t pa;
@@ -789,14 +789,14 @@ static void test_syscall_return_site(void)
     g_assert_null(err);
     g_assert_cmphex(k->syscall_exit, ==, 0);
     g_assert_cmphex(k->syscall_return, ==, call + 5);
-    vmi_kernel_free(k);
+    vmi_linux_kernel_free(k);
 
     /* no such call: no return site, and identification still succeeds */
     memset(f.g->ram + pa + (call & 4095), 0x90, 5);
     k = vmi_linux_identify(f.l, &m, ENTRY + SLIDE, &err);
     g_assert_null(err);
     g_assert_cmphex(k->syscall_return, ==, 0);
-    vmi_kernel_free(k);
+    vmi_linux_kernel_free(k);
     fixture_free(&f);
 }
 
@@ -813,7 +813,7 @@ static void test_current_relative_percpu(void)
     const uint64_t copy = GS_BASE;
     const uint64_t base = copy - (PERCPU_START + SLIDE);
     Fixture f;
-    VmiKernel *k;
+    VmiLinuxKernel *k;
     VmiTask t;
     VmiMem m;
     char *err = NULL;
@@ -833,81 +833,7 @@ static void test_current_relative_percpu(void)
     g_assert_cmpint(t.pid, ==, 1234);
     /* read as an absolute offset, as up to 6.12, it finds nothing */
     g_assert_false(vmi_linux_current(f.l, k, &m, copy, &t));
-    vmi_kernel_free(k);
-    fixture_free(&f);
-}
-
-static void test_decode(void)
-{
-    uint64_t args[6] = { (uint64_t)-100, USER + 100, 0, 0, 0, 0 };
-    Fixture f;
-    VmiDecoded d;
-    VmiMem m;
-    char *user;
-
-    fixture_init(&f, BANNER_TEXT);
-    user = (char *)f.g->ram + f.user_pa;
-    strcpy(user + 100, "/etc/passwd");
-    gm_mem(f.g, &m);
-
-    vmi_linux_decode("openat", args, &m, &d);
-    g_assert_cmpuint(d.n, ==, 2);
-    g_assert_cmpstr(d.key[0], ==, "dfd");
-    g_assert_cmpstr(d.value[0], ==, "AT_FDCWD");
-    g_assert_cmpstr(d.key[1], ==, "filename");
-    g_assert_cmpstr(d.value[1], ==, "/etc/passwd");
-    g_assert_false(d.unreadable || d.truncated);
-    vmi_decoded_clear(&d);
-
-    /* execve: argv of three strings, one crossing a page boundary */
-    strcpy(user + 4096 - 3, "child");
-    gm_put64(f.g, f.user_pa + 200, USER + 100);
-    gm_put64(f.g, f.user_pa + 208, USER + 4096 - 3);
-    gm_put64(f.g, f.user_pa + 216, USER + 100 + 5);
-    gm_put64(f.g, f.user_pa + 224, 0);
-    args[0] = USER + 100;
-    args[1] = USER + 200;
-    vmi_linux_decode("execve", args, &m, &d);
-    g_assert_cmpstr(d.value[0], ==, "/etc/passwd");
-    g_assert_nonnull(d.argv);
-    g_assert_cmpuint(g_strv_length(d.argv), ==, 3);
-    g_assert_cmpstr(d.argv[1], ==, "child");
-    g_assert_cmpstr(d.argv[2], ==, "passwd");
-    vmi_decoded_clear(&d);
-
-    /* unreadable path and unterminated argv */
-    args[0] = 0xdeadbeef000ULL;
-    args[1] = USER + 3 * 4096 - 16;
-    memset(user + 3 * 4096 - 16, 0, 16);
-    gm_put64(f.g, f.user_pa + 3 * 4096 - 16, USER + 100);
-    gm_put64(f.g, f.user_pa + 3 * 4096 - 8, USER + 100);
-    vmi_linux_decode("execve", args, &m, &d);
-    g_assert_true(d.unreadable);
-    g_assert_cmpuint(d.n, ==, 0);
-    g_assert_cmpuint(g_strv_length(d.argv), ==, 2);
-    vmi_decoded_clear(&d);
-
-    /* a path longer than the bound is cut and marked */
-    memset(user, 'a', 3 * 4096);
-    args[0] = (uint64_t)-100;
-    args[1] = USER;
-    vmi_linux_decode("openat", args, &m, &d);
-    g_assert_true(d.truncated);
-    g_assert_cmpuint(strlen(d.value[1]), ==, VMI_STRING_MAX);
-    vmi_decoded_clear(&d);
-
-    /* invalid UTF-8 is made valid; an fd number is printed */
-    memcpy(user, "/tmp/\xff\xfe\0", 8);
-    args[0] = 3;
-    vmi_linux_decode("openat", args, &m, &d);
-    g_assert_cmpstr(d.value[0], ==, "3");
-    g_assert_true(g_utf8_validate(d.value[1], -1, NULL));
-    vmi_decoded_clear(&d);
-
-    /* no decoder: nothing read */
-    vmi_linux_decode("getppid", args, &m, &d);
-    g_assert_cmpuint(d.n, ==, 0);
-    g_assert_null(d.argv);
+    vmi_linux_kernel_free(k);
     fixture_free(&f);
 }
 
@@ -954,7 +880,6 @@ int main(int argc, char **argv)
                     test_current_relative_percpu);
     g_test_add_func("/vmi/linux/syscall-return-site",
                     test_syscall_return_site);
-    g_test_add_func("/vmi/linux/decode", test_decode);
     g_test_add_func("/vmi/linux/errno", test_errno);
     g_test_add_func("/vmi/linux/profile-lacks", test_profile_lacks);
     return g_test_run();

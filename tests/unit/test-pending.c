@@ -4,8 +4,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include "vmi-standalone.h"
-#include "vmi-pending.h"
+#include "qemu/osdep.h"
+#include "accel/vmi/core/vmi-pending.h"
 
 typedef struct Call {
     VmiPendingEntry e;

@@ -4,8 +4,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include "vmi-standalone.h"
-#include "vmi-profile.h"
+#include "qemu/osdep.h"
+#include "accel/vmi/core/vmi-profile.h"
 
 static const char good[] =
     "{\"metadata\": {\"format\": \"6.2.0\"},"

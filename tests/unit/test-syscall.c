@@ -6,7 +6,7 @@
  */
 
 #include "guest-mem.h"
-#include "vmi-syscall.h"
+#include "accel/vmi/os/linux/vmi-syscall.h"
 
 #define META    UINT64_C(0xffffffff82400000)
 #define USER    UINT64_C(0x7ffd00000000)

@@ -13,8 +13,39 @@
 
 #include "qemu/atomic.h"
 
-extern bool vmi_syscall_hooks_on;
 extern QemuOptsList qemu_vmi_opts;
+
+/* How a 32-bit process entered the kernel of a 64-bit guest */
+enum {
+    VMI_IA32_INT80,     /* int $0x80, just delivered */
+    VMI_IA32_SYSENTER,  /* SYSENTER, before it loads the kernel's ESP */
+    VMI_IA32_SYSCALL,   /* SYSCALL from compatibility mode, to MSR_CSTAR */
+};
+
+#ifdef CONFIG_USER_ONLY
+/*
+ * User-mode emulation runs no guest kernel, so there is nothing to
+ * introspect: the TCG helpers it shares with system emulation call
+ * these no-ops, which the compiler removes.
+ */
+static inline bool vmi_hooks_enabled(void)
+{
+    return false;
+}
+
+static inline void vmi_syscall_enter(CPUState *cs)
+{
+}
+
+static inline void vmi_syscall_enter_ia32(CPUState *cs, int how)
+{
+}
+
+static inline void vmi_return_to_user(CPUState *cs)
+{
+}
+#else
+extern bool vmi_syscall_hooks_on;
 
 static inline bool vmi_hooks_enabled(void)
 {
@@ -23,19 +54,14 @@ static inline bool vmi_hooks_enabled(void)
 
 /* The guest executed SYSCALL; registers hold the caller's arguments. */
 void vmi_syscall_enter(CPUState *cs);
-
-/* How a 32-bit process entered the kernel of a 64-bit guest */
-enum {
-    VMI_IA32_INT80,     /* int $0x80, just delivered */
-    VMI_IA32_SYSENTER,  /* SYSENTER, before it loads the kernel's ESP */
-    VMI_IA32_SYSCALL,   /* SYSCALL from compatibility mode, to MSR_CSTAR */
-};
+/* A 32-bit process entered the kernel (@how: VMI_IA32_*). */
 void vmi_syscall_enter_ia32(CPUState *cs, int how);
 /*
  * The guest returns to user space: it is about to execute SYSRET, or an
  * IRET just moved it from CPL 0 to CPL 3.
  */
 void vmi_return_to_user(CPUState *cs);
+#endif
 
 /*
  * KVM (target/i386/kvm/kvm.c).  A debug exit caused by introspection's
