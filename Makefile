@@ -102,6 +102,7 @@ $(GUEST_NEWEST)/profile.json: $(GUEST_INPUTS)
 check: check-style check-unit check-fuzz check-qtest check-client check-libvirt check-docs
 
 # QEMU's checkpatch.pl on the patch series and on our files under qemu/
+# and tests/qtest/
 check-style: $(B)/configured
 	scripts/check-style $(QSRC)
 
