@@ -174,14 +174,16 @@ class Event(dict):
 
     def arg(self, name, default=None):
         """The decoded value of parameter @name: its string, strings, fd,
-        flags or socket address, else its raw value as an int."""
+        flags or socket address, else its typed int or uint, else its raw
+        value (an int); @default when the event has no such parameter
+        (a system call without params: no prototype for it)."""
         p = self.param(name)
         if p is None:
-            return self.get('decoded', {}).get(name, default)
+            return default
         for key in ('string', 'strings', 'fd', 'flags', 'sockaddr'):
             if key in p:
                 return p[key]
-        return p['int'] if 'int' in p else p.get('uint', int(p['value'], 16))
+        return number_value(p)
 
     def message(self):
         """The event as QMP and the chardev sink carry it."""
@@ -291,12 +293,25 @@ def quote(s):
     return '"' + escape_guest_text(s, quote_char='"') + '"'
 
 
-def format_number(p):
-    """A parameter by value: its typed value (the event's int or uint,
+def number_value(p):
+    """A parameter's number: its typed value (the event's int or uint,
     which QEMU reads at the width and sign the kernel's BTF gives the
-    type), else the register."""
+    type), else the register (value, an unsigned 64-bit integer)."""
+    return p['int'] if 'int' in p else p.get('uint', p['value'])
+
+
+def format_raw(v):
+    """A raw register (an argument, a pointer) as strace shows it: hex.
+    Anything but an integer (QEMU sends none) is escaped as it is."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return hex(v)
+    return escape_guest_text(v)
+
+
+def format_number(p):
+    """A parameter by value (number_value())."""
     base = p['type'].replace('const ', '').strip()
-    v = p['int'] if 'int' in p else p.get('uint', int(p['value'], 16))
+    v = number_value(p)
     if '*' in base:
         return 'NULL' if v == 0 else hex(v)
     if base in OCTAL:
@@ -322,7 +337,7 @@ def format_sockaddr(sa):
 def format_param(p):
     if 'error' in p:
         # unreadable: the pointer, as strace does
-        return escape_guest_text(p['value'])
+        return format_raw(p['value'])
     if 'fd' in p:
         return escape_guest_text(p['fd'])
     more = '...' if p.get('truncated') else ''
@@ -338,32 +353,12 @@ def format_param(p):
     return format_number(p)
 
 
-# without the kernel's prototypes: the decoded members, in the kernel's order
-DECODED_ORDER = ('dfd', 'olddfd', 'filename', 'pathname', 'path', 'oldname',
-                 'newdfd', 'newname', 'argv')
-
-
 def format_args(event):
+    """The parameters, decoded; without them (no prototype for the call)
+    the six raw arguments in hex."""
     if 'params' in event:
         return ', '.join(format_param(p) for p in event['params'])
-    dec = event.get('decoded')
-    if not dec:
-        return ', '.join(escape_guest_text(a)
-                         for a in event.get('args', ()))
-    parts = []
-    for k in DECODED_ORDER:
-        if k not in dec:
-            continue
-        v = dec[k]
-        if k == 'argv':
-            parts.append('[' + ', '.join(quote(a) for a in v) + ']')
-        elif k.endswith('dfd'):
-            parts.append(escape_guest_text(v))
-        else:
-            parts.append(quote(v))
-    if 'error' in dec:
-        parts.append(f'<{escape_guest_text(dec["error"])}>')
-    return ', '.join(parts)
+    return ', '.join(format_raw(a) for a in event.get('args', ()))
 
 
 def format_return(event):
@@ -674,10 +669,11 @@ class Tracer:
         if self.overflow:
             args['overflow'] = self.overflow
         info = await self.transport.execute('query-vmi')
+        # a session exists in every state but off (armed, tracing, error)
+        enabled = info.get('state', 'off') != 'off'
         # a joined session's earlier losses are not this client's
-        self.dropped_before = info.get('dropped', 0) \
-            if info.get('enabled') else 0
-        if info.get('enabled'):
+        self.dropped_before = info.get('dropped', 0) if enabled else 0
+        if enabled:
             # someone else's session (e.g. -vmi syscalls=on): join it
             if self.profile or self.overflow:
                 raise TraceError('introspection is already enabled: '

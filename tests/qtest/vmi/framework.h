@@ -21,7 +21,8 @@ void check_accel(Guest *g);
 
 /* VMI_SYSCALL events */
 const char *ev_str(QDict *ev, const char *key);
-const char *ev_decoded(QDict *ev, const char *key);
+/* The string (or fd) parameter @name of @ev, or NULL */
+const char *ev_param_str(QDict *ev, const char *name);
 int64_t ev_pid(QDict *ev);
 bool ev_is(QDict *ev, const char *dir, const char *name);
 QDict *ev_param(QDict *ev, const char *name);

@@ -23,7 +23,7 @@ static uint64_t cr3_of(Guest *g, long pid, const char *name)
             QDict *ev = g_ptr_array_index(g->events, i);
 
             if (ev_pid(ev) == pid && ev_is(ev, "enter", name)) {
-                return g_ascii_strtoull(qdict_get_str(ev, "cr3"), NULL, 16);
+                return dict_uint(ev, "cr3");
             }
         }
         qobject_unref(qmp_ok(g, "{'execute': 'query-vmi'}"));
@@ -81,10 +81,14 @@ static void check_process_list(Guest *g, long pid, uint64_t addr,
             g_assert_cmpstr(name, ==, "vmi-mem");
             g_assert_cmpint(qdict_get_int(p, "ppid"), >=, 1);
             g_assert_true(qdict_haskey(p, "cr3"));
+            /* kernel addresses (the upper half, 5-level paging too) */
+            g_assert_cmphex(dict_uint(p, "task"), >=, 0xff00000000000000ull);
+            g_assert_cmphex(dict_uint(p, "pgd"), >=, 0xff00000000000000ull);
         } else if (qdict_get_int(p, "pid") == 2) {
             kthread = true;
             g_assert_cmpstr(name, ==, "kthreadd");
             g_assert_false(qdict_haskey(p, "cr3"));
+            g_assert_false(qdict_haskey(p, "pgd"));
         }
     }
     g_assert_true(init && mine && kthread);

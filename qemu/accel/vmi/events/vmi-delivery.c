@@ -213,8 +213,9 @@ static void event_emit(VmiEvent *ev)
     e->seq = ev->seq;
     e->vcpu = ev->vcpu;
     e->direction = ev->direction;
-    e->abi = g_strdup(ev->abi == VMI_ABI_IA32 ? "ia32" : "x86_64");
-    e->cr3 = g_strdup_printf("0x%" PRIx64, ev->cr3);
+    e->abi = ev->abi == VMI_ABI_IA32 ? VMI_SYSCALL_ABI_IA32
+                                     : VMI_SYSCALL_ABI_X86_64;
+    e->cr3 = ev->cr3;
     e->nr = ev->nr;
     e->name = g_steal_pointer(&ev->name);
     e->process = g_new0(VmiProcess, 1);
@@ -228,15 +229,13 @@ static void event_emit(VmiEvent *ev)
         e->process->name = g_strdup("");
     }
     if (ev->direction == VMI_DIRECTION_ENTER) {
-        strList **tail = &e->args;
+        uint64List **tail = &e->args;
 
         e->has_args = true;
         for (int i = 0; i < 6; i++) {
-            QAPI_LIST_APPEND(tail, g_strdup_printf("0x%" PRIx64,
-                                                   ev->args[i]));
+            QAPI_LIST_APPEND(tail, ev->args[i]);
         }
         if (ev->has_params) {
-            e->decoded = vmi_decoded_from_params(&ev->params);
             e->has_params = true;
             e->params = vmi_params_to_qapi(&ev->params);
         }

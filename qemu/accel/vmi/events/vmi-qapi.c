@@ -11,74 +11,6 @@
 #include "qemu/osdep.h"
 #include "accel/vmi/events/vmi-qapi.h"
 
-static void decoded_set(VmiSyscallDecoded *d, const char *key, char *value)
-{
-    char **slot = NULL;
-
-    if (!strcmp(key, "dfd")) {
-        slot = &d->dfd;
-    } else if (!strcmp(key, "olddfd")) {
-        slot = &d->olddfd;
-    } else if (!strcmp(key, "newdfd")) {
-        slot = &d->newdfd;
-    } else if (!strcmp(key, "filename")) {
-        slot = &d->filename;
-    } else if (!strcmp(key, "pathname")) {
-        slot = &d->pathname;
-    } else if (!strcmp(key, "path")) {
-        slot = &d->path;
-    } else if (!strcmp(key, "oldname")) {
-        slot = &d->oldname;
-    } else if (!strcmp(key, "newname")) {
-        slot = &d->newname;
-    }
-    if (slot && !*slot) {
-        *slot = value;
-    } else {
-        g_free(value);
-    }
-}
-
-VmiSyscallDecoded *vmi_decoded_from_params(const VmiParams *ps)
-{
-    VmiSyscallDecoded *d = g_new0(VmiSyscallDecoded, 1);
-    bool any = false;
-
-    for (unsigned i = 0; i < ps->n; i++) {
-        const VmiParam *p = &ps->p[i];
-
-        if (p->kind != VMI_PARAM_STRING && p->kind != VMI_PARAM_FD &&
-            !(p->kind == VMI_PARAM_STRINGS && !strcmp(p->name, "argv"))) {
-            continue;
-        }
-        any = true;
-        if (p->text) {
-            decoded_set(d, p->name, g_strdup(p->text));
-        }
-        if (p->strings && !d->argv) {
-            strList **tail = &d->argv;
-
-            d->has_argv = true;
-            for (char **s = p->strings; *s; s++) {
-                QAPI_LIST_APPEND(tail, g_strdup(*s));
-            }
-        }
-        if (p->truncated) {
-            d->has_truncated = d->truncated = true;
-        }
-        if (p->unreadable && !d->error) {
-            d->error = g_strdup("unreadable");
-        }
-    }
-    if (!any || (!d->dfd && !d->olddfd && !d->newdfd && !d->filename &&
-                 !d->pathname && !d->path && !d->oldname && !d->newname &&
-                 !d->has_argv && !d->has_truncated && !d->error)) {
-        qapi_free_VmiSyscallDecoded(d);
-        return NULL;
-    }
-    return d;
-}
-
 VmiSyscallParamList *vmi_params_to_qapi(VmiParams *ps)
 {
     VmiSyscallParamList *list = NULL, **tail = &list;
@@ -89,7 +21,7 @@ VmiSyscallParamList *vmi_params_to_qapi(VmiParams *ps)
 
         q->name = g_steal_pointer(&p->name);
         q->type = g_steal_pointer(&p->type);
-        q->value = g_strdup_printf("0x%" PRIx64, p->raw);
+        q->value = p->raw;
         if (p->has_int && p->int_signed) {
             q->has_q_int = true;
             q->q_int = (int64_t)p->int_value;

@@ -10,11 +10,6 @@
 #include "qapi/qapi-types-vmi.h"
 #include "accel/vmi/core/vmi-params.h"
 
-/*
- * The "decoded" view of parameters decoded by the kernel's prototype,
- * for clients of the older form; copies
- */
-VmiSyscallDecoded *vmi_decoded_from_params(const VmiParams *ps);
 /* @ps in the QAPI form ("params"), its strings moved */
 VmiSyscallParamList *vmi_params_to_qapi(VmiParams *ps);
 

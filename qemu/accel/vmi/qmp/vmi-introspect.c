@@ -151,9 +151,10 @@ static bool collect_process(const VmiProcessInfo *p, void *opaque)
     e->ppid = p->ppid;
     e->name = g_utf8_make_valid(p->comm, -1);
     e->uid = p->uid;
-    e->task = g_strdup_printf("0x%" PRIx64, p->task);
+    e->task = p->task;
     if (p->pgd) {
-        e->pgd = g_strdup_printf("0x%" PRIx64, p->pgd);
+        e->has_pgd = true;
+        e->pgd = p->pgd;
         if (vmi_translate(w->m, p->pgd, &pa)) {
             e->has_cr3 = true;
             e->cr3 = pa;

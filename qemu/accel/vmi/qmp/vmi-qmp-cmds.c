@@ -36,7 +36,6 @@ VmiInfo *qmp_query_vmi(Error **errp)
     VmiSession *s = vmi_session();
     VmiVcpuInfoList **tail = &info->vcpus;
 
-    info->enabled = s != NULL;
     info->state = VMI_STATE_OFF;
     info->mechanism = s ? s->mech->id : VMI_MECHANISM_NONE;
     if (s) {
@@ -52,15 +51,15 @@ VmiInfo *qmp_query_vmi(Error **errp)
         }
         if (s->kernel) {
             info->kernel = g_strdup(s->kernel->banner);
-            info->kaslr_slide = g_strdup_printf("0x%" PRIx64,
-                                                (uint64_t)s->kernel->slide);
+            info->has_kaslr_slide = true;
+            info->kaslr_slide = s->kernel->slide;
             info->has_syscalls = true;
             info->syscalls = s->kernel->nr_syscalls;
             info->has_prototypes = true;
             info->prototypes = s->kernel->nr_protos;
             if (!vmi_session_traces_abi(s, s->kernel, VMI_ABI_IA32)) {
                 info->has_untraced_abis = true;
-                QAPI_LIST_PREPEND(info->untraced_abis, g_strdup("ia32"));
+                QAPI_LIST_PREPEND(info->untraced_abis, VMI_SYSCALL_ABI_IA32);
             }
         }
         info->pending = vmi_pending_count(&s->pending);
