@@ -16,7 +16,8 @@
 #include "qemu/option.h"
 #include "system/vmi.h"
 
-#define NOT_HERE "virtual machine introspection is only in qemu-system-x86_64"
+#define NOT_HERE "this QEMU has no virtual machine introspection (it is in " \
+                 "qemu-system-x86_64 configured with --enable-vmi)"
 
 bool vmi_syscall_hooks_on;
 
