@@ -93,13 +93,17 @@ class Guest:
         """One QMP command on a connection of its own; its "return"."""
         sock = self._qmp_connect(self.ctl_path)
         with sock, sock.makefile('rw') as f:
-            msg = {'execute': cmd}
+            # the reply is known by its id: the one to qmp_capabilities
+            # may come after events, so _qmp_connect may not have read it
+            msg = {'execute': cmd, 'id': 'vmiguest-query'}
             if args:
                 msg['arguments'] = args
             f.write(json.dumps(msg) + '\n')
             f.flush()
             for line in f:
                 reply = json.loads(line)
+                if reply.get('id') != 'vmiguest-query':
+                    continue
                 if 'return' in reply:
                     return reply['return']
                 if 'error' in reply:

@@ -481,7 +481,7 @@ class QmpTransport:
                              f"{e}") from e
         self.listener = self.qmp.EventListener(
             ('VMI_SYSCALL', 'VMI_PROCESS_START', 'VMI_PROCESS_EXIT',
-             'VMI_EVENTS_LOST'))
+             'VMI_EVENTS_LOST', 'VMI_EVENTS_SKIPPED'))
         self.client.register_listener(self.listener)
 
     async def execute(self, cmd, args=None):
@@ -637,6 +637,13 @@ class Tracer:
                 print(f"vmi-trace: {escape_guest_text(data['in-flight'])} "
                       "system calls in flight will not return (the machine "
                       "reset)", file=sys.stderr)
+            return
+        if kind == 'VMI_EVENTS_SKIPPED':
+            # this client fell 8 MiB behind: QEMU skipped events for it
+            self.stats['lost'] += data.get('skipped', 0)
+            skipped = escape_guest_text(data.get('skipped'))
+            print(f"vmi-trace: {skipped} events skipped: this client fell "
+                  "behind (read faster, or filter more)", file=sys.stderr)
             return
         self.stats['events'] += 1
         entry = None

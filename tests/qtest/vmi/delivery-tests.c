@@ -10,6 +10,7 @@
  */
 
 #include "qemu/osdep.h"
+#include <sys/un.h>
 #include "qapi/error.h"
 #include "qobject/qjson.h"
 #include "qobject/qlist.h"
@@ -325,6 +326,76 @@ static void test_delivery_block(void)
     guest_stop(&g);
 }
 
+/*
+ * A QMP client at @path that negotiates capabilities, so that it gets
+ * events, and then never reads again.
+ */
+static int idle_qmp_client(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    const char *caps = "{\"execute\": \"qmp_capabilities\"}\n";
+    g_autoptr(GString) got = g_string_new("");
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    char buf[4096];
+
+    g_assert_cmpint(fd, >=, 0);
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(write(fd, caps, strlen(caps)), ==, strlen(caps));
+    /* the greeting, then the answer: it is in command mode */
+    while (!strstr(got->str, "\"return\"")) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+
+        g_assert_cmpint(n, >, 0);
+        g_string_append_len(got, buf, n);
+    }
+    return fd;
+}
+
+/*
+ * A second QMP client that stops reading holds back neither the guest
+ * (overflow=block) nor the client that reads: it skips events, counted
+ * in query-vmi, and the reading client gets every one.
+ */
+static void test_delivery_idle_monitor(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vmi-idle-XXXXXX", NULL);
+    g_autofree char *sock = g_build_filename(dir, "idle.sock", NULL);
+    g_autofree char *boot = vmi_from_boot("");
+    g_autofree char *extra = g_strdup_printf(
+        "%s,overflow=block,ring-size=4096 "
+        "-chardev socket,id=idle,path=%s,server=on,wait=off "
+        "-mon chardev=idle,mode=control", boot, sock);
+    g_autofree char *out = NULL;
+    QDict *info;
+    int idle;
+    Guest g;
+
+    guest_start(&g, "pti=off", extra);
+    g.count_only = true;
+    guest_wait_ready(&g);
+    check_accel(&g);
+    idle = idle_qmp_client(sock);
+    g.pump_qmp = true;
+    /* 60,000 events of some 300 bytes: well past what the idle one holds */
+    out = guest_run(&g, "vmi-storm 30000");
+    g_assert_nonnull(strstr(out, "STORM "));
+    wait_delivered(&g);
+    g_assert_cmpint(sum_vcpus(&g, "dropped"), ==, 0);
+    g_assert_cmpuint(g.counted[0], ==, 30000);
+    g_assert_cmpuint(g.counted[1], ==, 30000);
+    info = qmp_ok(&g, "{'execute': 'query-vmi'}");
+    g_test_message("the idle client skipped %" PRId64 " events",
+                   qdict_get_int(info, "skipped"));
+    g_assert_cmpint(qdict_get_int(info, "skipped"), >, 0);
+    g_assert_cmpint(qdict_get_int(info, "dropped"), ==, 0);
+    qobject_unref(info);
+    close(idle);
+    guest_stop(&g);
+    unlink(sock);
+    rmdir(dir);
+}
+
 /* -vmi ...,chardev=: JSON lines to a file, nothing to QMP. */
 static void test_delivery_chardev(void)
 {
@@ -544,5 +615,7 @@ void vmi_test_add_delivery(void)
     qtest_add_func("/vmi/delivery/block-int80", test_delivery_block_int80);
     qtest_add_func("/vmi/delivery/block-rcu", test_delivery_block_rcu);
     qtest_add_func("/vmi/delivery/chardev", test_delivery_chardev);
+    qtest_add_func("/vmi/delivery/idle-monitor",
+                   test_delivery_idle_monitor);
     qtest_add_func("/vmi/delivery/smp4", test_smp4);
 }

@@ -55,12 +55,13 @@ const VmiKernel *vmi_session_kernel(VmiSession *s, VmiMem *m,
 /* Whether @s's mechanism traps calls of @abi on @k. */
 bool vmi_session_traces_abi(VmiSession *s, const VmiKernel *k, VmiAbi abi);
 /*
- * Start tracing; unset arguments take -vmi's values.  Main loop, BQL
- * held, as are the two below.
+ * Start tracing; unset arguments take -vmi's values.  Delivery keeps
+ * pace with QMP client @follow, if not NULL.  Main loop, BQL held, as
+ * are the two below.
  */
 bool vmi_session_enable(const char *profile, VmiFilter *filter,
                         bool has_overflow, VmiOverflow overflow,
-                        const char *chardev, Error **errp);
+                        const char *chardev, Monitor *follow, Error **errp);
 bool vmi_session_set_filter(VmiFilter *filter, Error **errp);
 /* Stop tracing: what was trapped is still delivered. */
 void vmi_session_disable(void);

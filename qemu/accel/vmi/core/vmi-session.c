@@ -421,7 +421,7 @@ void vmi_lstar_written(CPUState *cs, const VmiRegs *r)
 
 static bool vmi_enable(const char *profile, const VmiFilter *filter,
                        VmiOverflow overflow, const char *chardev,
-                       Error **errp)
+                       Monitor *follow, Error **errp)
 {
     CPUState *cs = first_cpu;
     const VmiMechanismOps *mech;
@@ -484,7 +484,7 @@ static bool vmi_enable(const char *profile, const VmiFilter *filter,
     if (migrate_add_blocker(&vmi.migration_blocker, errp) < 0) {
         goto fail;
     }
-    if (!vmi_delivery_start(chardev, errp)) {
+    if (!vmi_delivery_start(chardev, follow, errp)) {
         migrate_del_blocker(&vmi.migration_blocker);
         goto fail;
     }
@@ -512,7 +512,7 @@ fail:
 
 bool vmi_session_enable(const char *profile, VmiFilter *filter,
                         bool has_overflow, VmiOverflow overflow,
-                        const char *chardev, Error **errp)
+                        const char *chardev, Monitor *follow, Error **errp)
 {
     if (!profile) {
         profile = vmi.default_profile;
@@ -524,7 +524,8 @@ bool vmi_session_enable(const char *profile, VmiFilter *filter,
     }
     return vmi_enable(profile, filter ? filter : vmi.default_filter,
                       has_overflow ? overflow : vmi.default_overflow,
-                      chardev ? chardev : vmi.default_chardev, errp);
+                      chardev ? chardev : vmi.default_chardev, follow,
+                      errp);
 }
 
 bool vmi_session_set_filter(VmiFilter *filter, Error **errp)
@@ -580,7 +581,7 @@ bool vmi_startup(const VmiStartupConfig *c, Error **errp)
     }
     if (c->syscalls) {
         if (!vmi_enable(c->profile, c->filter, vmi.default_overflow,
-                        vmi.default_chardev, errp)) {
+                        vmi.default_chardev, NULL, errp)) {
             return false;
         }
     } else {

@@ -7,6 +7,7 @@
 #include "qemu/osdep.h"
 #include "qapi/compat-policy.h"
 #include "qapi/error.h"
+#include "qapi/qapi-emit-events.h"
 #include "qapi/qapi-events-vmi.h"
 #include "qapi/qapi-visit-vmi.h"
 #include "qapi/qmp-event.h"
@@ -36,6 +37,12 @@
 #define VMI_DRAIN_PAUSE_NS  (50 * SCALE_US)
 /* Output a consumer may have queued before the rings stop draining */
 #define VMI_BACKLOG_MAX     (4 * MiB)
+/*
+ * Output any other QMP client may have queued before it skips events:
+ * above what the consumer waited for can reach (VMI_BACKLOG_MAX and one
+ * event), so that one never skips.
+ */
+#define VMI_SKIP_BACKLOG    (2 * VMI_BACKLOG_MAX)
 /* How often a stalled drain looks at its consumer again */
 #define VMI_RETRY_MS        10
 /* VMI_EVENTS_LOST at most this often */
@@ -45,6 +52,9 @@
 
 static struct {
     bool active;            /* between vmi_delivery_start() and _stop() */
+    /* the QMP client that enabled tracing, which overflow=block follows */
+    Monitor *follow;
+    uint64_t skipped_base;  /* monitor_qmp_bulk_skipped() at the start */
     QEMUBH *bh;
     uint64_t events;
     QEMUTimer *retry;       /* a paused or stalled drain goes on */
@@ -308,14 +318,56 @@ static void report_lost(void *opaque)
     }
 }
 
+/*
+ * Whether the consumer the drain follows is behind: the chardev, else
+ * the QMP client that enabled tracing, else the fastest QMP client.
+ * Any other QMP client that falls behind skips events (VMI_SKIP_BACKLOG)
+ * and never holds up the others or, with overflow=block, the guest.
+ */
 static bool consumer_backlogged(void)
 {
     if (sink_on()) {
         return vmi.sink_buf->len > VMI_BACKLOG_MAX;
     }
-    return monitor_qmp_output_backlog() > VMI_BACKLOG_MAX;
+    if (vmi.follow) {
+        return monitor_qmp_backlog_of(vmi.follow) > VMI_BACKLOG_MAX;
+    }
+    return monitor_qmp_least_backlog() > VMI_BACKLOG_MAX;
 }
 
+/* VMI_EVENTS_SKIPPED, for the one QMP client that skipped events */
+static QDict *skipped_event(uint64_t skipped, uint64_t total)
+{
+    QDict *event = qmp_event_build_dict("VMI_EVENTS_SKIPPED");
+    QDict *data = qdict_new();
+
+    qdict_put_int(data, "skipped", skipped);
+    qdict_put_int(data, "total", total);
+    qdict_put(event, "data", data);
+    return event;
+}
+
+/*
+ * Whether QMP clients that fall behind skip events.  Not while
+ * everything trapped is drained at once (vmi-disable, shutdown): what
+ * was produced then goes to every client, as buffered output that
+ * QEMU writes out as they read (at shutdown, for a bounded time).
+ */
+static void skip_slow_clients(bool on)
+{
+    size_t max = on ? VMI_SKIP_BACKLOG : 0;
+
+    monitor_qapi_event_set_bulk(QAPI_EVENT_VMI_SYSCALL, max, skipped_event);
+    monitor_qapi_event_set_bulk(QAPI_EVENT_VMI_PROCESS_START, max,
+                                skipped_event);
+    monitor_qapi_event_set_bulk(QAPI_EVENT_VMI_PROCESS_EXIT, max,
+                                skipped_event);
+}
+
+uint64_t vmi_delivery_skipped(void)
+{
+    return monitor_qmp_bulk_skipped() - vmi.skipped_base;
+}
 
 static void emit_one(VmiEvent *ev)
 {
@@ -422,10 +474,12 @@ static void drain_all(void)
     uint64_t last = vmi_rings_last_seq();
     VmiEvent *ev;
 
+    skip_slow_clients(false);
     vmi_rings_consume_begin();
     while ((ev = vmi_rings_pop(last))) {
         emit_one(ev);
     }
+    skip_slow_clients(true);
     vmi_rings_wake(true);
 }
 
@@ -462,11 +516,12 @@ void vmi_shutdown(void)
     }
 }
 
-bool vmi_delivery_start(const char *chardev, Error **errp)
+bool vmi_delivery_start(const char *chardev, Monitor *follow, Error **errp)
 {
     if (chardev && !sink_open(chardev, errp)) {
         return false;
     }
+    skip_slow_clients(true);
     if (!vmi.bh) {
         vmi.bh = qemu_bh_new(vmi_drain, NULL);
         vmi.retry = timer_new_ns(QEMU_CLOCK_REALTIME, drain_retry, NULL);
@@ -479,6 +534,8 @@ bool vmi_delivery_start(const char *chardev, Error **errp)
     qatomic_set(&vmi.abandoned, 0);
     vmi.abandoned_reported = 0;
     vmi.lost_last_ms = 0;
+    vmi.follow = follow;
+    vmi.skipped_base = monitor_qmp_bulk_skipped();
     vmi.active = true;
     timer_mod(vmi.lost_timer,
               qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + VMI_LOST_PERIOD_MS);

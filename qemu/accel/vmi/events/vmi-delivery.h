@@ -15,9 +15,13 @@
 void vmi_delivery_kick(void);
 /*
  * A session starts: counters start again, losses are reported from now
- * on, and events go to chardev @chardev if not NULL, else to QMP.
+ * on, and events go to chardev @chardev if not NULL, else to QMP, where
+ * the drain keeps pace with QMP client @follow (the one that enabled
+ * tracing) if not NULL, else with the fastest.
  */
-bool vmi_delivery_start(const char *chardev, Error **errp);
+bool vmi_delivery_start(const char *chardev, Monitor *follow, Error **errp);
+/* Events QMP clients skipped, having fallen behind, this session */
+uint64_t vmi_delivery_skipped(void);
 /*
  * The session ended: deliver what was trapped, report what was lost and
  * give the chardev back.

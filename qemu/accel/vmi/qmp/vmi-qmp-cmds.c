@@ -7,6 +7,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qapi/qapi-commands-vmi.h"
+#include "monitor/monitor.h"
 #include "qemu/lockable.h"
 #include "accel/vmi/core/vmi-core.h"
 #include "accel/vmi/events/vmi-delivery.h"
@@ -16,8 +17,11 @@ void qmp_vmi_enable(const char *profile, VmiFilter *filter,
                     bool has_overflow, VmiOverflow overflow,
                     const char *chardev, Error **errp)
 {
+    /* overflow=block keeps pace with the client that asked */
+    Monitor *follow = monitor_cur_is_qmp() ? monitor_cur() : NULL;
+
     vmi_session_enable(profile, filter, has_overflow, overflow, chardev,
-                       errp);
+                       follow, errp);
 }
 
 void qmp_vmi_set_filter(VmiFilter *filter, Error **errp)
@@ -67,6 +71,7 @@ VmiInfo *qmp_query_vmi(Error **errp)
     }
     info->events = vmi_delivery_events();
     info->pending_abandoned = vmi_delivery_abandoned();
+    info->skipped = vmi_delivery_skipped();
     info->overflow = vmi_rings_overflow();
     info->ring_size = vmi_rings_slots();
     info->ring_bytes = vmi_rings_byte_budget();
