@@ -326,11 +326,14 @@ static void report_lost(void *opaque)
  */
 static bool consumer_backlogged(void)
 {
+    size_t backlog;
+
     if (sink_on()) {
         return vmi.sink_buf->len > VMI_BACKLOG_MAX;
     }
-    if (vmi.follow) {
-        return monitor_qmp_backlog_of(vmi.follow) > VMI_BACKLOG_MAX;
+    /* a client that went away, or reconnected, is followed no more */
+    if (vmi.follow && monitor_qmp_backlog_of(vmi.follow, &backlog)) {
+        return backlog > VMI_BACKLOG_MAX;
     }
     return monitor_qmp_least_backlog() > VMI_BACKLOG_MAX;
 }
@@ -351,11 +354,13 @@ static QDict *skipped_event(uint64_t skipped, uint64_t total)
  * Whether QMP clients that fall behind skip events.  Not while
  * everything trapped is drained at once (vmi-disable, shutdown): what
  * was produced then goes to every client, as buffered output that
- * QEMU writes out as they read (at shutdown, for a bounded time).
+ * QEMU writes out as they read (at shutdown, for a bounded time).  The
+ * events stay bulk, so that a client that skipped some is still told
+ * how many before the next.
  */
 static void skip_slow_clients(bool on)
 {
-    size_t max = on ? VMI_SKIP_BACKLOG : 0;
+    size_t max = on ? VMI_SKIP_BACKLOG : SIZE_MAX;
 
     monitor_qapi_event_set_bulk(QAPI_EVENT_VMI_SYSCALL, max, skipped_event);
     monitor_qapi_event_set_bulk(QAPI_EVENT_VMI_PROCESS_START, max,
@@ -551,4 +556,5 @@ void vmi_delivery_stop(void)
     report_lost(NULL);
     timer_del(vmi.lost_timer);
     sink_close();
+    vmi.follow = NULL;
 }
