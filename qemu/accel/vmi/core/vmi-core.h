@@ -67,7 +67,7 @@ bool vmi_session_set_filter(VmiFilter *filter, Error **errp);
 void vmi_session_disable(void);
 
 /* The table of system calls in flight, made for the trap handlers */
-void vmi_trap_pending_init(VmiPendingTable *t, const VmiOsOps *os);
+void vmi_trap_pending_init(VmiPendingTable *t);
 /*
  * A reset or a new kernel ended every call in flight: count and forget
  * them.  s->lock held.

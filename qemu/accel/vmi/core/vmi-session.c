@@ -193,7 +193,7 @@ static VmiSession *session_new(const char *profile, Error **errp)
     s->profile = o->path;
     qemu_mutex_init(&s->lock);
     s->identify_rate.per_s = VMI_IDENTIFY_PER_S;
-    vmi_trap_pending_init(&s->pending, s->os);
+    vmi_trap_pending_init(&s->pending);
     return s;
 }
 

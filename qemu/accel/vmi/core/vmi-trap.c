@@ -68,7 +68,7 @@ static void pending_free(VmiPendingEntry *e)
     g_free(p);
 }
 
-void vmi_trap_pending_init(VmiPendingTable *t, const VmiOsOps *os)
+void vmi_trap_pending_init(VmiPendingTable *t)
 {
     vmi_pending_init(t, VMI_PENDING_MAX, pending_free);
 }
